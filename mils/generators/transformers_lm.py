@@ -1,0 +1,252 @@
+"""A local Hugging Face transformers causal LM as a MILS generator.
+
+``load_transformers_generator`` accepts
+
+* a local model folder (``config.json`` + weights + tokenizer files, as ``save_pretrained`` writes),
+* a hub id (``HuggingFaceTB/SmolLM2-135M-Instruct``), loaded from the local hub cache or downloaded,
+* a ``.gguf`` file (or a folder plus ``gguf_file=``): transformers de-quantises it to a regular
+  PyTorch model; this needs the optional ``gguf`` and ``accelerate`` packages.
+
+Loaded models go through ``MODEL_CACHE`` (kind ``"generator"``), so a second load of the same
+source / dtype / device returns the same object.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import GeneratorError, InputError, ModelNotFoundError
+from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from .base import GenerationParams
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# transformers' generate() draws from the global torch RNG; forking it is process-wide,
+# so two generate() calls must not interleave their fork / seed / restore.
+_RNG_LOCK = threading.Lock()
+
+
+def _download_hint(target: str) -> str:
+    return (f"Get it with `mils download <preset>`, or `huggingface-cli download <hub id> --local-dir {target}` "
+            f"on a machine with network access, then pass that folder (or its .gguf file).")
+
+
+def _require_gguf_support() -> None:
+    missing = [m for m in ("gguf", "accelerate") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise GeneratorError(
+            f"loading a .gguf model through transformers needs {' and '.join(missing)}: "
+            f'pip install "mils-nodes[gguf]"')
+
+
+def _check_gguf_file(path: Path) -> None:
+    """Fail early and clearly on a file that is not GGUF (a renamed text file, an HTML error page...)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise InputError("model", "a readable .gguf model file", f"{str(path)!r} ({e})") from e
+    if head != GGUF_MAGIC:
+        raise InputError("model", "a GGUF model file (it must start with the bytes 'GGUF')",
+                         f"{str(path)!r}, which starts with {head!r}: the file is corrupt or not a GGUF model")
+
+
+def _resolve_source(source: str | os.PathLike, gguf_file: str | None) -> tuple[str, str | None, bool]:
+    """Return (folder or hub id, gguf file name or None, is_local)."""
+    if source is None or str(source).strip() == "":
+        raise InputError("model", "a model folder, a hub id or a .gguf file", repr(source))
+    raw = str(source).strip()
+    path = Path(raw).expanduser()
+
+    if path.is_file():
+        if gguf_file is not None and gguf_file != path.name:
+            raise InputError("gguf_file", "no gguf_file when the source is already a file",
+                             f"source={raw!r}, gguf_file={gguf_file!r}")
+        return str(path.resolve().parent), path.name, True
+
+    if path.is_dir():
+        folder = path.resolve()
+        if gguf_file is not None:
+            if not (folder / gguf_file).is_file():
+                raise ModelNotFoundError(f"no GGUF file {gguf_file!r} in {folder}. " + _download_hint(str(folder)))
+            return str(folder), gguf_file, True
+        if not (folder / "config.json").is_file():
+            ggufs = sorted(p.name for p in folder.glob("*.gguf"))
+            if len(ggufs) == 1:
+                log.info("%s has no config.json; using its only GGUF file %s", folder, ggufs[0])
+                return str(folder), ggufs[0], True
+            if ggufs:
+                raise InputError("gguf_file", f"one of {', '.join(ggufs)} (the folder {folder} holds several)", "none")
+            raise ModelNotFoundError(f"{folder} holds no model: no config.json and no .gguf file. "
+                                     + _download_hint(str(folder)))
+        return str(folder), None, True
+
+    looks_like_path = (raw.startswith((".", "/", "~", "\\")) or raw.lower().endswith(".gguf")
+                       or os.sep in raw.replace("/", "") or raw.count("/") > 1 or re.match(r"^[A-Za-z]:[\\/]", raw))
+    if looks_like_path or not _HUB_ID.match(raw):
+        raise ModelNotFoundError(f"no model at {raw}: the path does not exist. " + _download_hint(raw))
+    return raw, gguf_file, False
+
+
+def _is_missing_hub_model(exc: BaseException) -> bool:
+    names = {c.__name__ for c in type(exc).__mro__}
+    return isinstance(exc, (OSError, FileNotFoundError)) or bool(names & {
+        "LocalEntryNotFoundError", "EntryNotFoundError", "RepositoryNotFoundError", "RevisionNotFoundError",
+        "HfHubHTTPError", "OfflineModeIsEnabled", "GatedRepoError"})
+
+
+class TransformersGenerator:
+    """A loaded causal LM + tokenizer answering one user turn per request."""
+
+    def __init__(self, model: Any, tokenizer: Any, key: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.key = key
+        self._lock = threading.Lock()
+        if getattr(tokenizer, "pad_token_id", None) is None:
+            eos = getattr(tokenizer, "eos_token_id", None)
+            if eos is None:
+                eos = getattr(model.generation_config, "eos_token_id", None)
+                if isinstance(eos, (list, tuple)):
+                    eos = eos[0] if eos else None
+            self._pad_token_id = eos if eos is not None else 0
+        else:
+            self._pad_token_id = tokenizer.pad_token_id
+
+    def __repr__(self) -> str:
+        return f"TransformersGenerator({self.key!r})"
+
+    @property
+    def device(self):
+        return self.model.device
+
+    @property
+    def uses_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def format_prompt(self, prompt: str) -> str:
+        """The text the model sees: the chat template around one user turn, or the raw prompt."""
+        if self.uses_chat_template:
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        return prompt
+
+    def _generation_config(self, params: GenerationParams, n: int):
+        gc = copy.deepcopy(self.model.generation_config)
+        gc.max_new_tokens = params.max_new_tokens
+        gc.max_length = None
+        gc.num_beams = 1
+        gc.num_return_sequences = n
+        gc.pad_token_id = self._pad_token_id
+        if gc.eos_token_id is None and getattr(self.tokenizer, "eos_token_id", None) is not None:
+            gc.eos_token_id = self.tokenizer.eos_token_id
+        if params.temperature > 0:
+            gc.do_sample = True
+            gc.temperature = float(params.temperature)
+            gc.top_p = float(params.top_p)
+            gc.top_k = 0  # nucleus sampling only, as in the paper; 0 turns transformers' top-k off
+        else:
+            gc.do_sample = False
+            gc.temperature = None
+            gc.top_p = None
+            gc.top_k = None
+        return gc
+
+    def generate(self, prompt: str, params: GenerationParams) -> list[str]:
+        import torch
+
+        params = params.validate()
+        text = self.format_prompt(prompt)
+        # The chat template already holds the BOS / role markers; add them only for a raw prompt.
+        enc = self.tokenizer(text, add_special_tokens=not self.uses_chat_template, return_tensors="pt")
+        enc = {k: v.to(self.model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+        n_prompt = enc["input_ids"].shape[1]
+        greedy = params.temperature <= 0
+        # Greedy decoding gives one answer however often it is asked; compute it once.
+        n = 1 if greedy else params.num_replies
+        gc = self._generation_config(params, n)
+
+        dev = self.model.device
+        fork_kwargs: dict[str, Any] = {"devices": []}
+        if dev.type not in ("cpu", "meta"):
+            idx = dev.index if dev.index is not None else 0
+            fork_kwargs = {"devices": [idx], "device_type": dev.type}
+        try:
+            with self._lock, _RNG_LOCK, torch.random.fork_rng(**fork_kwargs), torch.inference_mode():
+                torch.default_generator.manual_seed(int(params.seed))
+                if dev.type == "cuda":
+                    with torch.cuda.device(dev):
+                        torch.cuda.manual_seed(int(params.seed))
+                elif dev.type == "mps":
+                    torch.mps.manual_seed(int(params.seed))
+                out = self.model.generate(**enc, generation_config=gc)
+        except Exception as e:
+            raise GeneratorError(f"{self.key}: generation failed: {type(e).__name__}: {e}") from e
+
+        new = out[:, n_prompt:].cpu()
+        replies = [r.strip() for r in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+        if greedy:
+            replies = replies * params.num_replies
+        log.debug("%s: %d replies, %d new tokens max", self.key, len(replies), new.shape[1])
+        return replies
+
+
+def _load(folder: str, gguf_file: str | None, is_local: bool, device: str, dtype, key: str) -> TransformersGenerator:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {}
+    if gguf_file is not None:
+        kwargs["gguf_file"] = gguf_file
+    if is_local:
+        kwargs["local_files_only"] = True
+    what = os.path.join(folder, gguf_file) if gguf_file else folder
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
+    except (ModelNotFoundError, InputError, GeneratorError):
+        raise
+    except Exception as e:
+        if not is_local and _is_missing_hub_model(e):
+            raise ModelNotFoundError(
+                f"the hub model {folder!r} is not in the local Hugging Face cache and could not be downloaded "
+                f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+                + _download_hint("<dir>")) from e
+        raise InputError("model", "a loadable causal language model (transformers folder, hub id or .gguf file)",
+                         f"{what!r}, which failed to load: {type(e).__name__}: {e}") from e
+    model = model.to(device).eval()
+    log.info("loaded %s: %s, %.1fM parameters on %s (%s)", key, type(model).__name__,
+             sum(p.numel() for p in model.parameters()) / 1e6, device, str(dtype).replace("torch.", ""))
+    return TransformersGenerator(model, tokenizer, key)
+
+
+def load_transformers_generator(source: str | os.PathLike, *, gguf_file: str | None = None,
+                                device: str = "auto", dtype: str = "auto") -> TransformersGenerator:
+    """Load (or fetch from MODEL_CACHE) a causal LM as a :class:`TransformersGenerator`.
+
+    ``source``: a local folder, a hub id, or a path to a ``.gguf`` file (then the folder is its
+    parent and ``gguf_file`` its name). Raises ModelNotFoundError when nothing is there,
+    InputError when what is there is not a loadable model, GeneratorError when the optional
+    GGUF dependencies are missing.
+    """
+    folder, gguf_name, is_local = _resolve_source(source, gguf_file)
+    if gguf_name is not None:
+        _require_gguf_support()
+        if is_local:
+            _check_gguf_file(Path(folder) / gguf_name)
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    key = f"transformers:{folder}" + (f":{gguf_name}" if gguf_name else "")
+    mkey = ModelKey(kind="generator", source=folder, dtype=str(torch_dtype).replace("torch.", ""), device=dev,
+                    extra=f"transformers:{gguf_name or ''}")
+    return MODEL_CACHE.get_or_load(mkey, lambda: _load(folder, gguf_name, is_local, dev, torch_dtype, key))
+
+
+__all__ = ["TransformersGenerator", "load_transformers_generator"]

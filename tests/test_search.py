@@ -1,0 +1,181 @@
+import pytest
+
+from mils.errors import GeneratorError, InputError
+from mils.parsing import normalize
+from mils.scorers.embedding import CombinedScorer, EmbeddingScorer
+from mils.search import SearchConfig, run_search
+from mils.tasks import TASKS
+from toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
+
+TASK = TASKS["image_caption"]
+POOL = ["a red car on a street", "a blue sky", "a wooden table", "an old tree", "a bird over water",
+        "a dog on a beach", "a small cup", "night light"]
+TARGET = "a small cat sleeping on a red sofa"
+
+
+def search(llm=None, scorer=None, start=POOL, **cfg):
+    cfg = {"keep": 4, "new_per_step": 6, "steps": 6, "seed": 3, **cfg}
+    return run_search(llm or ToyLLM(), scorer or OverlapScorer(TARGET), TASK, start, SearchConfig(**cfg))
+
+
+def test_search_improves_on_the_starting_pool_and_keeps_the_best():
+    scorer = OverlapScorer(TARGET)
+    res = search(scorer=scorer, steps=8)
+    start_best = max(scorer.score(POOL))
+    assert res.best_score > start_best
+    curve = res.curve()
+    assert curve == sorted(curve), "elitism: the best score never drops"
+    assert res.best_score == curve[-1] == res.leaderboard[0].score
+    assert len(res.history) == 9 and res.history[0].step == 0
+
+
+def test_prompt_shows_top_k_best_first_as_score_lines():
+    llm = ToyLLM()
+    search(llm=llm, steps=1, keep=3)
+    prompt = llm.prompts[0]
+    lines = [ln for ln in prompt.splitlines() if ln[:1].isdigit()]
+    assert len(lines) == 3
+    scores = [float(ln.split(":")[0]) for ln in lines]
+    assert scores == sorted(scores, reverse=True)
+    assert "Write 6 new" in prompt and "higher is better" in prompt
+
+
+def test_same_seed_same_history_other_seed_differs():
+    a, b, c = search(seed=11), search(seed=11), search(seed=12)
+    texts = lambda r: [[s.text for s in h.leaderboard] for h in r.history]
+    assert texts(a) == texts(b)
+    assert texts(a) != texts(c)
+
+
+def test_dedup_is_against_the_whole_history_not_only_the_shown_k():
+    # the LLM repeats a pool line that is NOT among the top K shown, plus case/spacing variants
+    reply = "1. A Blue  Sky.\n2. a wooden table\n3. a small cat on a sofa"
+    scorer = OverlapScorer(TARGET)
+    res = search(llm=ScriptedLLM([reply, "1. a small cat on a sofa"]), scorer=scorer, keep=2, steps=1)
+    scored = [normalize(t) for t in scorer.scored]
+    assert len(scored) == len(set(scored)), "nothing scored twice"
+    assert res.history[1].new == 1 and res.history[1].proposed == 3
+
+
+def test_never_more_than_n_new_per_step():
+    res = search(llm=ToyLLM(), new_per_step=2, steps=3)
+    assert all(h.new <= 2 for h in res.history[1:])
+
+
+def test_patience_stops_early():
+    reply_cycle = [f"1. night light number {w}" for w in "one two three four five six seven eight".split()]
+    res = search(llm=ScriptedLLM(reply_cycle), steps=8, patience=2)
+    assert res.stopped == "patience"
+    assert len(res.history) == 3  # start + 2 stale steps
+
+
+def test_cancel_stops_between_steps_and_keeps_the_best():
+    calls = {"n": 0}
+
+    def progress(rec, total):
+        calls["n"] += 1
+
+    cancel_after = {"steps": 2}
+    res = run_search(ToyLLM(), OverlapScorer(TARGET), TASK, POOL, SearchConfig(keep=4, new_per_step=6, steps=10),
+                     progress=progress, should_cancel=lambda: calls["n"] > cancel_after["steps"])
+    assert res.stopped == "cancelled"
+    assert len(res.history) == 3
+    assert res.best_score == max(h.best_score for h in res.history)
+
+
+def test_time_budget_stops():
+    res = search(steps=50, time_budget_s=1e-9)
+    assert res.stopped == "time" and len(res.history) == 1
+
+
+def test_llm_that_never_returns_anything_usable_is_a_clear_error():
+    llm = ScriptedLLM(["I'm sorry, I can't help with that."] * 1)
+    with pytest.raises(GeneratorError, match="no usable candidate"):
+        # the apology parses as one plain line, so make it a duplicate of the pool to be unusable
+        search(llm=ScriptedLLM(["1. a blue sky"]), steps=2, retries=1)
+    assert llm.calls == 0
+
+
+def test_an_unusable_reply_is_retried_then_the_step_goes_on():
+    llm = ScriptedLLM(["```\n```", "<think>1. hidden</think>", "1. a small cat sleeping"])
+    res = search(llm=llm, steps=1, retries=2)
+    assert llm.calls == 3 and res.history[1].new == 1
+    assert len(res.history[1].warnings) == 2
+
+
+def test_step_is_skipped_with_a_warning_when_retries_run_out():
+    llm = ScriptedLLM(["1. a small cat", "", "", "", "1. a red sofa"])
+    res = search(llm=llm, steps=3, retries=1)
+    assert [h.new for h in res.history[1:]] == [1, 0, 1]
+    assert any("skipped" in w for w in res.history[2].warnings)
+
+
+@pytest.mark.parametrize("cfg, name", [({"new_per_step": 0}, "new_per_step"), ({"keep": 0}, "keep"),
+                                       ({"steps": -1}, "steps"), ({"temperature": -1}, "temperature"),
+                                       ({"top_p": 0}, "top_p")])
+def test_bad_config_names_the_input(cfg, name):
+    with pytest.raises(InputError, match=name):
+        search(**cfg)
+
+
+def test_empty_start_is_an_error():
+    with pytest.raises(InputError, match="start"):
+        search(start=["", "  "])
+
+
+def test_minimising_scorer_sorts_lowest_first_and_says_lower():
+    class Distance(OverlapScorer):
+        direction = "minimize"
+
+        def score(self, texts):
+            return [1 - s for s in super().score(texts)]
+
+    llm = ToyLLM()
+    res = search(llm=llm, scorer=Distance(TARGET))
+    assert res.best_score == min(s.score for s in res.leaderboard)
+    assert res.curve() == sorted(res.curve(), reverse=True)
+    assert "lower is better" in llm.prompts[0]
+
+
+def test_embedding_scorer_search_with_caches():
+    enc = HashingEncoder()
+    target = enc.encode_text([TARGET])[0]
+    scorer = EmbeddingScorer(enc, target)
+    enc.texts_encoded = 0
+    res = search(scorer=scorer, steps=5)
+    # every text was embedded once: the pool through the disk store, the LLM's texts through the text cache
+    assert enc.texts_encoded == len(POOL) + scorer.text_cache.encoded
+    assert res.encodes == scorer.text_cache.encoded
+    assert res.best_score > max(scorer.score(POOL))
+    # a second target (the next image) reuses the pool embeddings from disk and the cached texts
+    before = enc.texts_encoded
+    other = EmbeddingScorer(enc, enc.encode_text(["a dog on a beach at night"])[0])
+    enc.texts_encoded = before
+    search(scorer=other, steps=0)
+    assert enc.texts_encoded == before and other.pool_store.loaded_from_disk == 1
+
+
+def test_scores_shown_to_the_llm_keep_small_differences_visible():
+    enc = HashingEncoder()
+    scorer = EmbeddingScorer(enc, enc.encode_text(["x"])[0])
+    assert scorer.format_score(0.1234) != scorer.format_score(0.1239)
+
+
+def test_combined_scorer_weights_and_directions():
+    a, b = OverlapScorer("red car"), OverlapScorer("blue sky")
+
+    class Neg(OverlapScorer):
+        direction = "minimize"
+
+    comb = CombinedScorer([(1.0, a), (2.0, b), (1.0, Neg("street"))])
+    assert comb.score(["red car", "blue sky", "red car street"]) == pytest.approx([1.0, 2.0, 0.0])
+    with pytest.raises(InputError, match="scorers"):
+        CombinedScorer([])
+
+
+def test_result_serialises():
+    import json
+
+    d = search(steps=2).to_dict()
+    json.dumps(d)
+    assert d["best_text"] and len(d["history"]) == 3
