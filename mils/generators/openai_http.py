@@ -258,7 +258,7 @@ class _Transport:
         if isinstance(exc, httpx.TimeoutException):
             kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "reply"
             return GeneratorError(
-                f"{self._where()} timed out waiting for a {kind} after {self.timeout:g} s {tries} "
+                f"{self._where()} timed out: no {kind} within {self.timeout:g} s, {tries} "
                 f"({method} {url}). Raise timeout (now {self.timeout:g} s), or use a smaller model "
                 f"or fewer max_new_tokens."
             )

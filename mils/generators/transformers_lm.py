@@ -34,8 +34,8 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _RNG_LOCK = threading.Lock()
 
 
-def _download_hint(target: str) -> str:
-    return (f"Get it with `mils download <preset>`, or `huggingface-cli download <hub id> --local-dir {target}` "
+def _download_hint(target: str, hub_id: str = "<hub id>") -> str:
+    return (f"Get it with `mils download <preset>`, or with `huggingface-cli download {hub_id} --local-dir {target}` "
             f"on a machine with network access, then pass that folder (or its .gguf file).")
 
 
@@ -90,9 +90,10 @@ def _resolve_source(source: str | os.PathLike, gguf_file: str | None) -> tuple[s
         return str(folder), None, True
 
     looks_like_path = (raw.startswith((".", "/", "~", "\\")) or raw.lower().endswith(".gguf")
-                       or os.sep in raw.replace("/", "") or raw.count("/") > 1 or re.match(r"^[A-Za-z]:[\\/]", raw))
+                       or "\\" in raw or raw.count("/") > 1 or re.match(r"^[A-Za-z]:[\\/]", raw))
     if looks_like_path or not _HUB_ID.match(raw):
-        raise ModelNotFoundError(f"no model at {raw}: the path does not exist. " + _download_hint(raw))
+        target = str(path.parent) if raw.lower().endswith(".gguf") else raw
+        raise ModelNotFoundError(f"no model at {raw}: the path does not exist. " + _download_hint(target))
     return raw, gguf_file, False
 
 
@@ -218,7 +219,7 @@ def _load(folder: str, gguf_file: str | None, is_local: bool, device: str, dtype
             raise ModelNotFoundError(
                 f"the hub model {folder!r} is not in the local Hugging Face cache and could not be downloaded "
                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-                + _download_hint("<dir>")) from e
+                + _download_hint("<dir>", folder)) from e
         raise InputError("model", "a loadable causal language model (transformers folder, hub id or .gguf file)",
                          f"{what!r}, which failed to load: {type(e).__name__}: {e}") from e
     model = model.to(device).eval()

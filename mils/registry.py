@@ -1,0 +1,239 @@
+"""Named model presets, explicit downloads, and turning a model spec (name, path, hub id) into a model.
+
+Nothing here downloads at import. ``download`` is the only function that reaches the network,
+and the CLI calls it only for preset names (``mils download NAME`` or the first ``mils caption``).
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+LLM_FOLDER = "LLM"            # ComfyUI community convention: models/LLM
+SCORER_FOLDER = "mils"        # models/mils for the pack's scorers
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap"
+    repo_id: str
+    description: str
+    size: str
+    allow_patterns: tuple[str, ...] | None = None
+    processor_repo: str | None = None     # PickScore takes its processor from another repo
+    gated: bool = False
+
+    @property
+    def folder(self) -> str:
+        return LLM_FOLDER if self.kind == "llm" else SCORER_FOLDER
+
+
+_HF_LM = ("*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.jinja")
+_OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "*.txt")
+_HF_CLIP = ("*.json", "*.safetensors", "*.txt")
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    Preset("qwen2.5-1.5b-instruct", "llm", "Qwen/Qwen2.5-1.5B-Instruct",
+           "default LLM: small, follows list formats well (Apache-2.0)", "3.1 GB", _HF_LM),
+    Preset("smollm2-360m-instruct", "llm", "HuggingFaceTB/SmolLM2-360M-Instruct",
+           "fast preview LLM for CPUs (Apache-2.0)", "0.7 GB", _HF_LM),
+    Preset("qwen2.5-7b-instruct", "llm", "Qwen/Qwen2.5-7B-Instruct",
+           "paper-class 7B LLM (Apache-2.0); wants a GPU", "15 GB", _HF_LM),
+    Preset("llama-3.1-8b-instruct", "llm", "meta-llama/Llama-3.1-8B-Instruct",
+           "the paper's LLM; gated: accept the licence on the hub and set HF_TOKEN", "16 GB", _HF_LM, gated=True),
+    Preset("siglip-b16", "open_clip", "timm/ViT-B-16-SigLIP",
+           "default image/video scorer: SigLIP ViT-B/16 (WebLI)", "0.8 GB", _OPEN_CLIP),
+    Preset("siglip-so400m", "open_clip", "timm/ViT-SO400M-14-SigLIP",
+           "the paper's image scorer: SigLIP SO400M/14 (WebLI)", "3.5 GB", _OPEN_CLIP),
+    Preset("clip-vit-b32", "open_clip", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+           "small CLIP ViT-B/32 (LAION-2B)", "0.6 GB", _OPEN_CLIP),
+    Preset("pickscore", "pickscore", "yuvalkirstain/PickScore_v1",
+           "human-preference scorer for text-to-image (the paper's)", "3.9 GB", _HF_CLIP,
+           processor_repo="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"),
+    Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
+           "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
+]}
+
+TASK_DEFAULTS: dict[str, dict[str, str]] = {
+    "image_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "video_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "audio_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "clap-htsat"},
+    "t2i_enhance": {"llm": "qwen2.5-1.5b-instruct", "scorer": "pickscore"},
+    "invert": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+}
+
+
+def default_models_dir() -> Path:
+    """MILS_MODELS_DIR, else ~/.cache/mils/models. ComfyUI passes its own models folder instead."""
+    env = os.environ.get("MILS_MODELS_DIR")
+    return Path(env) if env else Path(os.path.expanduser("~")) / ".cache" / "mils" / "models"
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise InputError("preset", f"one of {', '.join(PRESETS)}", repr(name)) from None
+
+
+def preset_dir(preset: Preset, models_dir: Path | str) -> Path:
+    return Path(models_dir) / preset.folder / preset.name
+
+
+def is_downloaded(preset: Preset, models_dir: Path | str) -> bool:
+    d = preset_dir(preset, models_dir)
+    return (d / ".mils-complete").is_file()
+
+
+def _offline_error(preset: Preset, target: Path, exc: Exception) -> ModelNotFoundError:
+    token = " It is gated: accept its licence on the hub and set HF_TOKEN." if preset.gated else ""
+    return ModelNotFoundError(
+        f"could not download {preset.name} ({preset.repo_id}) into {target}: {exc}.{token} "
+        f"Without network, put the files of {preset.repo_id} in {target} (e.g. on another machine: "
+        f"`huggingface-cli download {preset.repo_id} --local-dir {target.name}`, then copy the folder) "
+        f"and create an empty file {target / '.mils-complete'}")
+
+
+def download(name: str, models_dir: Path | str | None = None) -> Path:
+    """Fetch a preset into ``models_dir/<folder>/<name>`` (progress bar from huggingface_hub)."""
+    from huggingface_hub import snapshot_download
+
+    preset = get_preset(name)
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    target = preset_dir(preset, models_dir)
+    if is_downloaded(preset, models_dir):
+        log.info("%s is already in %s", name, target)
+        return target
+    try:
+        snapshot_download(preset.repo_id, local_dir=str(target), allow_patterns=list(preset.allow_patterns or ()) or None)
+        if preset.processor_repo:
+            snapshot_download(preset.processor_repo, local_dir=str(target / "processor"),
+                              allow_patterns=["*.json", "*.txt"])
+    except Exception as exc:  # offline, gated, or missing repo: one clear message
+        raise _offline_error(preset, target, exc) from exc
+    (target / ".mils-complete").write_text(preset.repo_id + "\n")
+    return target
+
+
+def _local_preset(name: str, models_dir, allow_download: bool) -> tuple[Preset, Path]:
+    preset = get_preset(name)
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    target = preset_dir(preset, models_dir)
+    if is_downloaded(preset, models_dir):
+        return preset, target
+    if allow_download:
+        return preset, download(name, models_dir)
+    raise ModelNotFoundError(
+        f"model {name} is not in {target}. Fetch it with `mils download {name} --models-dir {models_dir}` "
+        f"(or put the files of {preset.repo_id} there yourself)")
+
+
+def load_llm(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "auto",
+             allow_download: bool = False):
+    """A local LLM from a preset name, a folder, a .gguf file, or a hub id."""
+    from .generators.transformers_lm import load_transformers_generator
+
+    if not spec or not str(spec).strip():
+        raise InputError("llm", "a preset name, a model folder, a .gguf file or a hub id")
+    spec = str(spec).strip()
+    if spec in PRESETS:
+        preset, path = _local_preset(spec, models_dir, allow_download)
+        if preset.kind != "llm":
+            raise InputError("llm", "an LLM preset", f"{spec} (a {preset.kind} scorer)")
+        return load_transformers_generator(str(path), device=device, dtype=dtype)
+    return load_transformers_generator(spec, device=device, dtype=dtype)
+
+
+def _load_factory(ref: str):
+    mod_name, _, attr = ref.partition(":")
+    if not attr:
+        raise InputError("scorer", "py:<module>:<factory> naming a function that returns an encoder", ref)
+    try:
+        return getattr(importlib.import_module(mod_name), attr)()
+    except (ImportError, AttributeError) as exc:
+        raise InputError("scorer", f"an importable factory {ref}", str(exc)) from exc
+
+
+def detect_scorer_kind(path: Path) -> str:
+    """Which loader a local scorer folder or file needs."""
+    if path.is_file():
+        return "open_clip"
+    if (path / "open_clip_config.json").is_file():
+        return "open_clip"
+    cfg = path / "config.json"
+    if cfg.is_file():
+        try:
+            model_type = json.loads(cfg.read_text()).get("model_type", "")
+        except (OSError, ValueError):
+            model_type = ""
+        if model_type == "clap":
+            return "clap"
+        if (path / "processor").is_dir():
+            return "pickscore"
+        return "hf_clip"
+    raise InputError("scorer", "a folder with open_clip_config.json or a transformers config.json", str(path))
+
+
+def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "auto",
+                      allow_download: bool = False):
+    """An encoder from a preset, a local folder/file, ``kind:source`` or ``py:module:factory``.
+
+    Kinds: ``open_clip:<model name>[:<pretrained tag or checkpoint file>]``, ``open_clip:hf-hub:org/repo``,
+    ``open_clip:local-dir:/folder``, ``hf:<folder or hub id>`` (transformers CLIP/SigLIP),
+    ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``.
+    """
+    if not spec or not str(spec).strip():
+        raise InputError("scorer", "a preset name, a model folder, or kind:source")
+    spec = str(spec).strip()
+    if spec in PRESETS:
+        preset, path = _local_preset(spec, models_dir, allow_download)
+        if preset.kind == "llm":
+            raise InputError("scorer", "a scorer preset", f"{spec} (an LLM)")
+        kind, source = preset.kind, str(path)
+        if kind == "open_clip":
+            source = f"local-dir:{path}"
+    elif spec.startswith("py:"):
+        return _load_factory(spec[3:])
+    elif Path(spec).exists():
+        kind, source = detect_scorer_kind(Path(spec)), spec
+        if kind == "open_clip" and Path(spec).is_dir():
+            source = f"local-dir:{spec}"
+    else:
+        kind, _, source = spec.partition(":")
+        if not source:
+            raise ModelNotFoundError(
+                f"scorer {spec!r} is neither a preset ({', '.join(n for n, p in PRESETS.items() if p.kind != 'llm')}), "
+                f"nor an existing file or folder, nor kind:source")
+    return _load_kind(kind, source, device=device, dtype=dtype)
+
+
+def _load_kind(kind: str, source: str, *, device: str, dtype: str):
+    if kind == "open_clip":
+        from .scorers.open_clip_encoder import load_open_clip
+
+        if source.startswith(("local-dir:", "hf-hub:")):
+            return load_open_clip(source, device=device, dtype=dtype)
+        name, _, pretrained = source.partition(":")
+        return load_open_clip(name, pretrained or None, device=device, dtype=dtype)
+    if kind in ("hf", "hf_clip"):
+        from .scorers.hf_clip import load_hf_clip
+
+        return load_hf_clip(source, device=device, dtype=dtype)
+    if kind == "pickscore":
+        from .scorers.hf_clip import load_pickscore
+
+        proc = Path(source) / "processor"
+        return load_pickscore(source, processor_source=str(proc) if proc.is_dir() else None, device=device, dtype=dtype)
+    if kind == "clap":
+        from .scorers.clap import load_clap
+
+        return load_clap(source, device=device, dtype=dtype)
+    raise InputError("scorer", "kind open_clip, hf, pickscore, clap or py", repr(kind))

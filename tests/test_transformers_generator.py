@@ -1,0 +1,219 @@
+"""TransformersGenerator: a tiny random Llama built in code (default suite) and SmolLM2 GGUF (``real``)."""
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+import torch
+
+from mils.errors import InputError, ModelNotFoundError
+from mils.generators.base import GenerationParams, Generator
+from mils.generators.transformers_lm import TransformersGenerator, load_transformers_generator
+from mils.model_cache import MODEL_CACHE
+
+log = logging.getLogger(__name__)
+
+WORDS = ("a the cat dog sits sleeps on mat sofa red blue photo of in image small big grey window near "
+         "zebra quokka").split()
+SPECIAL = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>"]
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+PROMPT = "zebra quokka zebra quokka zebra quokka zebra quokka"
+SAMPLE = GenerationParams(temperature=1.0, top_p=0.95, max_new_tokens=6, seed=7, num_replies=4)
+
+
+def _tiny_tokenizer(chat_template: str | None):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(SPECIAL + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece()
+    # No pad token on purpose: the generator must fall back to EOS.
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                 extra_special_tokens=["<|user|>", "<|assistant|>"])
+    if chat_template:
+        hf.chat_template = chat_template
+    return hf, len(vocab)
+
+
+def _save_tiny_lm(folder, chat_template: str | None = CHAT_TEMPLATE):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok, vocab_size = _tiny_tokenizer(chat_template)
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
+                      bos_token_id=1, eos_token_id=2)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(cfg)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return _save_tiny_lm(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture
+def gen(tiny_dir) -> TransformersGenerator:
+    MODEL_CACHE.unload()
+    g = load_transformers_generator(str(tiny_dir), device="cpu")
+    yield g
+    MODEL_CACHE.unload()
+
+
+def test_loads_as_generator(gen, tiny_dir):
+    assert isinstance(gen, Generator)
+    assert gen.key == f"transformers:{tiny_dir.resolve()}"
+    assert gen.uses_chat_template
+    assert gen.format_prompt("the cat") == "<|user|> the cat </s> <|assistant|>"
+
+
+def test_seeded_sampling_is_deterministic_and_seed_dependent(gen):
+    a = gen.generate(PROMPT, SAMPLE)
+    b = gen.generate(PROMPT, SAMPLE)
+    c = gen.generate(PROMPT, SAMPLE.with_seed(8))
+    assert len(a) == SAMPLE.num_replies
+    assert a == b
+    assert a != c
+    assert len(set(a)) > 1  # batched sampling gives different replies within one call
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_num_replies(gen, n):
+    from dataclasses import replace
+
+    assert len(gen.generate(PROMPT, replace(SAMPLE, num_replies=n))) == n
+
+
+def test_only_new_text_is_returned(gen):
+    for reply in gen.generate(PROMPT, SAMPLE):
+        assert "zebra quokka zebra" not in reply
+        assert "<|assistant|>" not in reply and "<|user|>" not in reply and "</s>" not in reply
+        assert len(reply.split()) <= SAMPLE.max_new_tokens
+
+
+def test_global_rng_state_untouched(gen):
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    gen.generate(PROMPT, SAMPLE)
+    assert torch.equal(before, torch.get_rng_state())
+    expected = torch.Generator().manual_seed(1234)
+    assert torch.equal(torch.rand(3), torch.rand(3, generator=expected))
+
+
+def test_greedy_is_repeatable_and_seed_independent(gen):
+    greedy = GenerationParams(temperature=0.0, max_new_tokens=6, seed=1, num_replies=3)
+    a = gen.generate(PROMPT, greedy)
+    assert len(a) == 3 and len(set(a)) == 1
+    assert gen.generate(PROMPT, greedy.with_seed(99)) == a
+
+
+def test_invalid_params_rejected(gen):
+    with pytest.raises(InputError):
+        gen.generate(PROMPT, GenerationParams(num_replies=0))
+
+
+def test_raw_prompt_without_chat_template(tmp_path):
+    folder = _save_tiny_lm(tmp_path / "plain", chat_template=None)
+    g = load_transformers_generator(str(folder), device="cpu")
+    try:
+        assert not g.uses_chat_template
+        assert g.format_prompt("the cat") == "the cat"
+        out = g.generate("the cat sits on", GenerationParams(temperature=0.7, max_new_tokens=4, seed=3, num_replies=2))
+        assert len(out) == 2
+    finally:
+        MODEL_CACHE.unload()
+
+
+def test_cache_returns_same_object(tiny_dir):
+    MODEL_CACHE.unload()
+    loads = MODEL_CACHE.loads
+    g1 = load_transformers_generator(str(tiny_dir), device="cpu")
+    g2 = load_transformers_generator(str(tiny_dir), device="cpu", dtype="float32")
+    g3 = load_transformers_generator(tiny_dir, device="cpu")
+    assert g1 is g2 is g3
+    assert MODEL_CACHE.loads - loads == 1
+    assert [k.kind for k in MODEL_CACHE.keys()] == ["generator"]
+    MODEL_CACHE.unload()
+
+
+def test_missing_folder(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelNotFoundError) as ei:
+        load_transformers_generator(str(missing))
+    msg = str(ei.value)
+    assert str(missing) in msg and "mils download" in msg and "huggingface-cli download" in msg
+
+
+def test_missing_gguf_file(tmp_path):
+    missing = tmp_path / "model.Q4_0.gguf"
+    with pytest.raises(ModelNotFoundError, match="model.Q4_0.gguf"):
+        load_transformers_generator(str(missing))
+    with pytest.raises(ModelNotFoundError, match="nope.gguf"):
+        load_transformers_generator(str(tmp_path), gguf_file="nope.gguf")
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no config.json"):
+        load_transformers_generator(str(tmp_path))
+
+
+def test_offline_hub_id():
+    # conftest sets HF_HUB_OFFLINE=1; this id is not in any local hub cache.
+    with pytest.raises(ModelNotFoundError) as ei:
+        load_transformers_generator("mils-nodes-test/definitely-not-a-model")
+    assert "mils-nodes-test/definitely-not-a-model" in str(ei.value)
+    assert "huggingface-cli download mils-nodes-test/definitely-not-a-model" in str(ei.value)
+
+
+def test_corrupt_gguf_file(tmp_path):
+    bad = tmp_path / "model.gguf"
+    bad.write_text("this is a text file, not a model\n")
+    with pytest.raises(InputError) as ei:
+        load_transformers_generator(str(bad))
+    assert str(bad) in str(ei.value) and "GGUF" in str(ei.value)
+
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\x00" * 16)
+    with pytest.raises(InputError, match="truncated.gguf"):
+        load_transformers_generator(str(truncated))
+
+
+def test_corrupt_folder(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(InputError, match="config"):
+        load_transformers_generator(str(tmp_path))
+
+
+@pytest.mark.real
+def test_smollm2_gguf_writes_captions():
+    from mils.parsing import parse_candidates
+    from real_models import SMOLLM2_GGUF, smollm2_gguf_path
+
+    path = smollm2_gguf_path()
+    t0 = time.perf_counter()
+    gen = load_transformers_generator(path, device="cpu")
+    t_load = time.perf_counter() - t0
+    assert gen.key.endswith(f":{SMOLLM2_GGUF}")
+    assert load_transformers_generator(path, device="cpu") is gen
+
+    prompt = ("Write 5 short captions for a photo of a cat. "
+              "Answer with a numbered list, one caption per line, nothing else.")
+    t0 = time.perf_counter()
+    replies = gen.generate(prompt, GenerationParams(temperature=0.5, top_p=0.9, max_new_tokens=120, seed=0,
+                                                    num_replies=1))
+    t_gen = time.perf_counter() - t0
+    log.info("SmolLM2 load %.1f s, generate %.1f s:\n%s", t_load, t_gen, replies[0])
+    assert len(replies) == 1
+    assert any(line.strip() for line in replies[0].splitlines())
+    candidates = parse_candidates(replies[0])
+    assert len(candidates) >= 2, replies[0]
+    assert replies == gen.generate(prompt, GenerationParams(temperature=0.5, top_p=0.9, max_new_tokens=120,
+                                                            seed=0, num_replies=1))
+    MODEL_CACHE.unload()
