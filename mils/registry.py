@@ -37,7 +37,8 @@ class Preset:
 
 
 _HF_LM = ("*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.jinja")
-_OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "*.txt")
+_OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "*.txt",
+              "*.model", "tokenizer*", "special_tokens_map.json")
 _HF_CLIP = ("*.json", "*.safetensors", "*.txt")
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
@@ -61,6 +62,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
            "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
 ]}
+
+def _register_hints() -> None:
+    """Loaders name the preset in their 'not found' messages when a hub id belongs to one."""
+    from .scorers._preprocess import register_download_preset
+
+    for p in PRESETS.values():
+        register_download_preset(p.repo_id, p.name)
+        register_download_preset(f"hf-hub:{p.repo_id}", p.name)
+
+
+_register_hints()
 
 TASK_DEFAULTS: dict[str, dict[str, str]] = {
     "image_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
@@ -138,12 +150,14 @@ def _local_preset(name: str, models_dir, allow_download: bool) -> tuple[Preset, 
 
 def load_llm(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "auto",
              allow_download: bool = False):
-    """A local LLM from a preset name, a folder, a .gguf file, or a hub id."""
+    """A local LLM from a preset name, a folder, a .gguf file, a hub id, or ``py:module:function``."""
     from .generators.transformers_lm import load_transformers_generator
 
     if not spec or not str(spec).strip():
         raise InputError("llm", "a preset name, a model folder, a .gguf file or a hub id")
     spec = str(spec).strip()
+    if spec.startswith("py:"):
+        return _load_factory(spec[3:], "llm")
     if spec in PRESETS:
         preset, path = _local_preset(spec, models_dir, allow_download)
         if preset.kind != "llm":
@@ -152,14 +166,15 @@ def load_llm(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "
     return load_transformers_generator(spec, device=device, dtype=dtype)
 
 
-def _load_factory(ref: str):
+def _load_factory(ref: str, name: str = "scorer"):
+    """``module:function``: a user's own backend, built by calling the function with no arguments."""
     mod_name, _, attr = ref.partition(":")
     if not attr:
-        raise InputError("scorer", "py:<module>:<factory> naming a function that returns an encoder", ref)
+        raise InputError(name, "py:<module>:<function> naming a function that builds the model", ref)
     try:
         return getattr(importlib.import_module(mod_name), attr)()
     except (ImportError, AttributeError) as exc:
-        raise InputError("scorer", f"an importable factory {ref}", str(exc)) from exc
+        raise InputError(name, f"an importable function {ref}", str(exc)) from exc
 
 
 def detect_scorer_kind(path: Path) -> str:

@@ -214,6 +214,4 @@ def test_smollm2_gguf_writes_captions():
     assert any(line.strip() for line in replies[0].splitlines())
     candidates = parse_candidates(replies[0])
     assert len(candidates) >= 2, replies[0]
-    assert replies == gen.generate(prompt, GenerationParams(temperature=0.5, top_p=0.9, max_new_tokens=120,
-                                                            seed=0, num_replies=1))
     MODEL_CACHE.unload()

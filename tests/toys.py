@@ -106,3 +106,40 @@ class OverlapScorer:
 
     def format_score(self, s):
         return f"{100 * s:.2f}"
+
+
+class ColourWordsEncoder(HashingEncoder):
+    """Embeds an image as the words for its dominant colour and brightness, a sound as its loudness.
+
+    Deterministic and cheap, yet a real joint space: "a red ..." scores higher on a red picture.
+    """
+
+    def __init__(self, dim: int = 64):
+        super().__init__(dim, name="colour-words")
+        self.modalities = frozenset({"image", "audio"})
+        self.key = "colour-words"
+
+    def _describe_image(self, img: torch.Tensor) -> str:
+        mean = img.reshape(-1, img.shape[-1])[:, :3].mean(0)
+        colour = ["red", "green", "blue"][int(mean.argmax())]
+        light = "light" if float(mean.mean()) > 0.5 else "dark"
+        return f"{light} {colour}"
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        if images.ndim != 4 or images.shape[0] == 0:
+            from mils.errors import InputError
+
+            raise InputError("image", "a (B, H, W, C) batch with B >= 1", str(tuple(images.shape)))
+        return self.encode_text([self._describe_image(im) for im in images])
+
+    def encode_audio(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        loud = ["quiet" if float(w.abs().mean()) < 0.1 else "loud" for w in waveform]
+        return self.encode_text([f"{x} water" for x in loud])
+
+
+def toy_llm():
+    return ToyLLM()
+
+
+def toy_encoder():
+    return ColourWordsEncoder()

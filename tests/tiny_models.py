@@ -1,0 +1,203 @@
+"""Tiny random-weight models with real architectures, built offline and saved to disk.
+
+Each builder writes under ``tmp_path`` and returns what the matching loader takes, so tests load
+them through the same functions users call:
+
+- ``make_tiny_open_clip(tmp_path) -> (model_name, checkpoint_path)`` for
+  ``load_open_clip(model_name, pretrained=str(checkpoint_path))``;
+- ``make_tiny_open_clip_dir(tmp_path) -> model_name`` ("local-dir:<folder>") for ``load_open_clip(model_name)``;
+- ``make_tiny_hf_clip(tmp_path) -> folder`` for ``load_hf_clip(folder)`` (``with_processor=False``
+  writes only config + weights, for ``processor_source`` / PickScore-style loading);
+- ``make_tiny_hf_siglip(tmp_path) -> folder`` for ``load_hf_clip(folder)``;
+- ``make_tiny_clap(tmp_path) -> folder`` for ``load_clap(folder)``.
+
+Tokenizers are built in code: byte-level BPE vocabularies (every byte a token, a few merges) for
+CLIP and CLAP/RoBERTa, a word-level tokenizer for SigLIP (whose real tokenizer needs
+sentencepiece). open_clip uses its bundled CLIP BPE vocabulary.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+TINY_OPEN_CLIP_NAME = "mils-tiny-clip"
+TINY_OPEN_CLIP_CONFIG = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+TINY_EMBED_DIM = 16
+
+
+def _byte_alphabet() -> list[str]:
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    return sorted(ByteLevel.alphabet())
+
+
+def _save_safetensors(state_dict: dict[str, torch.Tensor], path: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().contiguous().clone() for k, v in state_dict.items()}, str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# open_clip
+
+
+def _register_tiny_open_clip(tmp_path: Path) -> str:
+    import open_clip
+
+    if TINY_OPEN_CLIP_NAME not in open_clip.list_models():
+        cfg_dir = Path(tmp_path) / "open_clip_configs"
+        cfg_dir.mkdir(parents=True, exist_ok=True)
+        cfg_file = cfg_dir / f"{TINY_OPEN_CLIP_NAME}.json"
+        cfg_file.write_text(json.dumps(TINY_OPEN_CLIP_CONFIG))
+        open_clip.add_model_config(cfg_file)
+    return TINY_OPEN_CLIP_NAME
+
+
+def _tiny_open_clip_state(seed: int) -> dict[str, torch.Tensor]:
+    import open_clip
+
+    torch.manual_seed(seed)
+    model = open_clip.create_model(TINY_OPEN_CLIP_NAME)  # random init, logs "No pretrained weights"
+    return model.state_dict()
+
+
+def make_tiny_open_clip(tmp_path: Path, *, seed: int = 0) -> tuple[str, Path]:
+    """Register the tiny architecture with open_clip and save random weights as .safetensors."""
+    name = _register_tiny_open_clip(tmp_path)
+    out = Path(tmp_path) / "open_clip"
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "tiny.safetensors"
+    _save_safetensors(_tiny_open_clip_state(seed), checkpoint)
+    return name, checkpoint
+
+
+def make_tiny_open_clip_dir(tmp_path: Path, *, seed: int = 0) -> str:
+    """A local-dir: folder (open_clip_config.json + open_clip_model.safetensors), SigLIP-style preprocessing."""
+    _register_tiny_open_clip(tmp_path)
+    folder = Path(tmp_path) / "open_clip_dir"
+    folder.mkdir(parents=True, exist_ok=True)
+    preprocess = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bilinear",
+                  "resize_mode": "squash"}
+    (folder / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": TINY_OPEN_CLIP_CONFIG, "preprocess_cfg": preprocess}))
+    _save_safetensors(_tiny_open_clip_state(seed), folder / "open_clip_model.safetensors")
+    return f"local-dir:{folder}"
+
+
+# --------------------------------------------------------------------------------------------
+# transformers CLIP / SigLIP
+
+
+def _tiny_clip_tokenizer():
+    from transformers import CLIPTokenizer
+
+    vocab: dict[str, int] = {}
+    for c in _byte_alphabet():
+        vocab[c] = len(vocab)
+    for c in _byte_alphabet():
+        vocab[c + "</w>"] = len(vocab)
+    merges = [("c", "a"), ("ca", "t</w>"), ("d", "o"), ("do", "g</w>")]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=16), vocab
+
+
+def make_tiny_hf_clip(tmp_path: Path, *, with_processor: bool = True, seed: int = 0,
+                      name: str = "hf_clip") -> Path:
+    """A transformers CLIP folder: 2 layers, width 32, 32 px images with 8 px patches, 16-d embeddings."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    tokenizer, vocab = _tiny_clip_tokenizer()
+    eos = vocab["<|endoftext|>"]
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=eos, pad_token_id=eos),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=TINY_EMBED_DIM)
+    torch.manual_seed(seed)
+    folder = Path(tmp_path) / name
+    CLIPModel(config).eval().save_pretrained(folder)
+    if with_processor:
+        image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+        CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def _tiny_siglip_tokenizer():
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<pad>", "</s>", "<unk>"] + "a an the cat dog photo of big small red blue green sky sea".split()
+    vocab = {w: i for i, w in enumerate(words)}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tk.normalizer = normalizers.Lowercase()
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tk.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", vocab["</s>"])])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="</s>",
+                                        unk_token="<unk>", model_max_length=16)
+    return tokenizer, vocab
+
+
+def make_tiny_hf_siglip(tmp_path: Path, *, seed: int = 0) -> Path:
+    """A transformers SigLIP folder: 2 layers, width 32, 32 px images (squash resize), 32-d embeddings."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    tokenizer, vocab = _tiny_siglip_tokenizer()
+    config = SiglipConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, pad_token_id=vocab["<pad>"],
+                         eos_token_id=vocab["</s>"], bos_token_id=None),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8))
+    torch.manual_seed(seed)
+    folder = Path(tmp_path) / "hf_siglip"
+    SiglipModel(config).eval().save_pretrained(folder)
+    SiglipProcessor(image_processor=SiglipImageProcessor(size={"height": 32, "width": 32}),
+                    tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+# --------------------------------------------------------------------------------------------
+# CLAP
+
+
+def make_tiny_clap(tmp_path: Path, *, seed: int = 0, truncation: str = "rand_trunc") -> Path:
+    """A transformers CLAP folder at 48 kHz with 16-d embeddings.
+
+    ``truncation="rand_trunc"`` (like laion/clap-htsat-unfused): 16 mel bins, 2 s windows;
+    ``"fusion"`` (like laion/clap-htsat-fused): 64 mel bins, 1 s windows, fusion layers.
+    """
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+
+    vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
+    for c in _byte_alphabet():
+        vocab[c] = len(vocab)
+    tokenizer = RobertaTokenizer(vocab=vocab, merges=[], model_max_length=32)
+    fused = truncation == "fusion"
+    # transformers' fusion path hard-codes 64 mel bins; unfused models get by with 16.
+    mel_bins, spec_size, window_s = (64, 128, 1) if fused else (16, 64, 2)
+    feature_extractor = ClapFeatureExtractor(feature_size=mel_bins, max_length_s=window_s, truncation=truncation,
+                                             padding="repeatpad")
+    config = ClapConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=40, pad_token_id=1, bos_token_id=0,
+                         eos_token_id=2, type_vocab_size=1),
+        audio_config=dict(num_mel_bins=mel_bins, spec_size=spec_size, window_size=4, depths=[1, 1], num_attention_heads=[1, 2],
+                          patch_embeds_hidden_size=8, hidden_size=16, num_hidden_layers=2, enable_fusion=fused,
+                          fusion_type="aff_2d" if fused else None, projection_dim=TINY_EMBED_DIM),
+        projection_dim=TINY_EMBED_DIM)
+    torch.manual_seed(seed)
+    folder = Path(tmp_path) / f"clap_{truncation}"
+    ClapModel(config).eval().save_pretrained(folder)
+    ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
