@@ -223,8 +223,16 @@ def _cmd_caption(args) -> int:
         print(f"skipping {len(inputs) - len(todo)} finished input(s) in {out_dir}", file=sys.stderr)
     models: dict[str, tuple] = {}
     results = {}
+    failed = []
     for path in todo:
-        media = _load_media(path, args.frames)
+        try:
+            media = _load_media(path, args.frames)
+        except MilsError as exc:
+            if not args.input.is_dir():
+                raise
+            failed.append(path)  # one bad file must not stop a batch
+            print(f"mils: {path.name}: {exc}", file=sys.stderr)
+            continue
         task_name = media.task_name
         if task_name not in models:
             models[task_name] = (_load_generator(args, task_name), _load_encoder(args, task_name))
@@ -245,6 +253,10 @@ def _cmd_caption(args) -> int:
     if args.json:
         out = list(results.values())
         print(json.dumps(out[0] if len(out) == 1 and not args.input.is_dir() else out, indent=1))
+    if failed:
+        print(f"mils: {len(failed)} of {len(todo)} input(s) failed: {', '.join(p.name for p in failed)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

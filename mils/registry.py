@@ -106,12 +106,15 @@ def is_downloaded(preset: Preset, models_dir: Path | str) -> bool:
 
 
 def _offline_error(preset: Preset, target: Path, exc: Exception) -> ModelNotFoundError:
-    token = " It is gated: accept its licence on the hub and set HF_TOKEN." if preset.gated else ""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    gated = " It is gated: accept its licence on the hub and set HF_TOKEN." if preset.gated else ""
+    option = "--llm" if preset.kind == "llm" else "--scorer"
     return ModelNotFoundError(
-        f"could not download {preset.name} ({preset.repo_id}) into {target}: {exc}.{token} "
-        f"Without network, put the files of {preset.repo_id} in {target} (e.g. on another machine: "
-        f"`huggingface-cli download {preset.repo_id} --local-dir {target.name}`, then copy the folder) "
-        f"and create an empty file {target / '.mils-complete'}")
+        f"cannot download {preset.name} ({preset.repo_id}): {reason}.{gated}\n"
+        f"  Put its files in {target} and an empty file named .mils-complete beside them: on a machine with "
+        f"network run `mils download {preset.name} --models-dir DIR` and copy DIR/{preset.folder}/{preset.name}, "
+        f"or `hf download {preset.repo_id} --local-dir {preset.name}`.\n"
+        f"  Or use a model you already have: {option} PATH (a folder or file).")
 
 
 def download(name: str, models_dir: Path | str | None = None) -> Path:

@@ -87,7 +87,7 @@ def test_missing_preset_without_download_names_the_command(photos, tmp_path, cap
 def test_download_offline_is_a_clear_error(tmp_path, capsys):
     assert main(["download", "clip-vit-b32", "--models-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "could not download clip-vit-b32" in err and "huggingface-cli download" in err
+    assert "cannot download clip-vit-b32" in err and "hf download" in err and "--scorer PATH" in err
     assert not (tmp_path / "mils" / "clip-vit-b32" / ".mils-complete").exists()
 
 
@@ -112,3 +112,18 @@ def test_llm_url_needs_model(photos, capsys):
     assert main(["caption", str(photos / "red.png"), "--llm-url", "http://127.0.0.1:9/v1",
                  "--scorer", "py:toys:toy_encoder", "--quiet"]) == 2
     assert "--llm-model" in capsys.readouterr().err
+
+
+def test_batch_goes_on_past_a_broken_file_and_reports_it(photos, tmp_path, capsys):
+    (photos / "broken.png").write_bytes(b"not a png")
+    out_dir = tmp_path / "results"
+    assert main(["caption", str(photos), "--out", str(out_dir), *TOYS, *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert "broken.png: image: expected a readable image file" in err and "1 of 3 input(s) failed" in err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["blue.jpg" + RESULT_SUFFIX, "red.png" + RESULT_SUFFIX]
+
+
+def test_unknown_scorer_name_is_a_clear_error(photos, capsys):
+    assert main(["caption", str(photos / "red.png"), "--llm", "py:toys:toy_llm", "--scorer", "sigclip-b16"]) == 2
+    err = capsys.readouterr().err
+    assert "sigclip-b16" in err and "siglip-b16" in err
