@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
+from .cancel import cancel_scope
 from .errors import GeneratorError, InputError
 from .generators.base import GenerationParams, Generator
 from .parsing import normalize, parse_candidates
@@ -150,7 +151,20 @@ class _Board:
         return self.items[:k]
 
 
-def run_search(
+def run_search(generator: Generator, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
+               intent: str = "", use_pool_cache: bool = True, progress: ProgressFn | None = None,
+               should_cancel: CancelFn | None = None) -> SearchResult:
+    """Run the MILS search from ``start`` (a pool, or the user's text) and return the best and its history.
+
+    ``should_cancel`` is polled between steps and, through mils.cancel, inside long model calls;
+    a cancelled search returns the best found so far with ``stopped == "cancelled"``.
+    """
+    with cancel_scope(should_cancel):
+        return _run_search(generator, scorer, task, start, config, intent=intent, use_pool_cache=use_pool_cache,
+                           progress=progress, should_cancel=should_cancel)
+
+
+def _run_search(
     generator: Generator,
     scorer: Scorer,
     task: Task,
@@ -162,7 +176,6 @@ def run_search(
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
 ) -> SearchResult:
-    """Run the MILS search from ``start`` (a pool, or the user's text) and return the best and its history."""
     config.validate()
     start = [t.strip() for t in start if t and t.strip()]
     if not start:
@@ -249,6 +262,9 @@ def run_search(
             warnings.append(f"step {step}: reply {attempt + 1} had no usable new candidate")
             log.warning(warnings[-1])
         llm_calls += calls
+        if cancel():
+            stopped = "cancelled"
+            break
         if fresh:
             t0 = time.perf_counter()
             scores = scorer.score(fresh)

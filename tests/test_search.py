@@ -179,3 +179,21 @@ def test_result_serialises():
     d = search(steps=2).to_dict()
     json.dumps(d)
     assert d["best_text"] and len(d["history"]) == 3
+
+
+def test_cancel_inside_a_long_llm_call_stops_that_step():
+    from mils import cancel
+
+    class SlowLLM(ToyLLM):
+        def generate(self, prompt, params):
+            state["calls"] += 1
+            if state["calls"] == 2:
+                state["flag"] = True          # e.g. the user pressed Cancel mid-generation
+                assert cancel.requested()     # what a backend polls while it generates
+            return super().generate(prompt, params)
+
+    state = {"calls": 0, "flag": False}
+    res = run_search(SlowLLM(), OverlapScorer(TARGET), TASK, POOL, SearchConfig(keep=4, new_per_step=6, steps=10),
+                     should_cancel=lambda: state["flag"])
+    assert res.stopped == "cancelled" and len(res.history) == 2  # step 2's candidates were not scored
+    assert not cancel.requested()  # the scope ends with the search

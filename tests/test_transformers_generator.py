@@ -215,3 +215,13 @@ def test_smollm2_gguf_writes_captions():
     candidates = parse_candidates(replies[0])
     assert len(candidates) >= 2, replies[0]
     MODEL_CACHE.unload()
+
+
+def test_generation_stops_early_when_the_search_is_cancelled(gen):
+    from mils.cancel import cancel_scope
+
+    params = GenerationParams(temperature=0.0, max_new_tokens=40)
+    full = gen.tokenizer(gen.generate("a cat", params)[0], add_special_tokens=False)["input_ids"]
+    with cancel_scope(lambda: True):
+        cut = gen.tokenizer(gen.generate("a cat", params)[0], add_special_tokens=False)["input_ids"]
+    assert len(cut) <= 1 < len(full)

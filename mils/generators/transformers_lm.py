@@ -188,7 +188,7 @@ class TransformersGenerator:
                         torch.cuda.manual_seed(int(params.seed))
                 elif dev.type == "mps":
                     torch.mps.manual_seed(int(params.seed))
-                out = self.model.generate(**enc, generation_config=gc)
+                out = self.model.generate(**enc, generation_config=gc, stopping_criteria=_cancel_criteria())
         except Exception as e:
             raise GeneratorError(f"{self.key}: generation failed: {type(e).__name__}: {e}") from e
 
@@ -198,6 +198,21 @@ class TransformersGenerator:
             replies = replies * params.num_replies
         log.debug("%s: %d replies, %d new tokens max", self.key, len(replies), new.shape[1])
         return replies
+
+
+def _cancel_criteria():
+    """Stop generating as soon as the running search is cancelled (ComfyUI's interrupt, Ctrl-C)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    from ..cancel import requested
+
+    class _Cancelled(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            import torch
+
+            return torch.full((input_ids.shape[0],), requested(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Cancelled()])
 
 
 def _load(folder: str, gguf_file: str | None, is_local: bool, device: str, dtype, key: str) -> TransformersGenerator:
