@@ -39,6 +39,10 @@ class ModelCache:
             self._models[key] = model
             return model
 
+    def peek(self, key: ModelKey) -> Any:
+        with self._lock:
+            return self._models.get(key)
+
     def keys(self) -> list[ModelKey]:
         with self._lock:
             return list(self._models)

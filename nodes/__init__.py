@@ -1,3 +1,25 @@
-"""ComfyUI node classes (thin wrappers over ``mils``). Filled in by the node-pack work."""
-NODE_CLASS_MAPPINGS: dict = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict = {}
+"""ComfyUI node classes: thin wrappers that turn sockets into ``mils`` calls and back.
+
+Node ids are public API (saved workflows reference them): never rename one.
+"""
+from . import bridge
+from .download import MILSDownloadModel
+from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
+from .loop import MILSLoop
+from .scorer import MILSScore, MILSScorerLoader
+
+# (node id, class, display name)
+NODES = [
+    ("MILSLocalLLM", MILSLocalLLM, "MILS Local LLM"),
+    ("MILSOpenAILLM", MILSOpenAILLM, "MILS OpenAI-compatible LLM"),
+    ("MILSLLMGenerate", MILSLLMGenerate, "MILS LLM Generate"),
+    ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
+    ("MILSScore", MILSScore, "MILS Score"),
+    ("MILSLoop", MILSLoop, "MILS Loop"),
+    ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
+]
+
+NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in NODES}
+NODE_DISPLAY_NAME_MAPPINGS = {node_id: name for node_id, _, name in NODES}
+
+bridge.register_model_folders()

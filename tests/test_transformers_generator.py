@@ -11,47 +11,12 @@ from mils.errors import InputError, ModelNotFoundError
 from mils.generators.base import GenerationParams, Generator
 from mils.generators.transformers_lm import TransformersGenerator, load_transformers_generator
 from mils.model_cache import MODEL_CACHE
+from tiny_models import CHAT_TEMPLATE, make_tiny_llama as _save_tiny_lm
 
 log = logging.getLogger(__name__)
 
-WORDS = ("a the cat dog sits sleeps on mat sofa red blue photo of in image small big grey window near "
-         "zebra quokka").split()
-SPECIAL = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>"]
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
 PROMPT = "zebra quokka zebra quokka zebra quokka zebra quokka"
 SAMPLE = GenerationParams(temperature=1.0, top_p=0.95, max_new_tokens=6, seed=7, num_replies=4)
-
-
-def _tiny_tokenizer(chat_template: str | None):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {t: i for i, t in enumerate(SPECIAL + WORDS)}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.decoder = decoders.WordPiece()
-    # No pad token on purpose: the generator must fall back to EOS.
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                 extra_special_tokens=["<|user|>", "<|assistant|>"])
-    if chat_template:
-        hf.chat_template = chat_template
-    return hf, len(vocab)
-
-
-def _save_tiny_lm(folder, chat_template: str | None = CHAT_TEMPLATE):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok, vocab_size = _tiny_tokenizer(chat_template)
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                      bos_token_id=1, eos_token_id=2)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(cfg)
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -201,3 +201,43 @@ def make_tiny_clap(tmp_path: Path, *, seed: int = 0, truncation: str = "rand_tru
     ClapModel(config).eval().save_pretrained(folder)
     ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(folder)
     return folder
+
+
+# --- a tiny Llama with a word-level tokenizer and a chat template (no pad token on purpose) ---
+
+WORDS = ("a the cat dog sits sleeps on mat sofa red blue photo of in image small big grey window near "
+         "zebra quokka").split()
+SPECIAL = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>"]
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} </s> {% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def _tiny_tokenizer(chat_template: str | None):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(SPECIAL + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece()
+    # No pad token on purpose: the generator must fall back to EOS.
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                 extra_special_tokens=["<|user|>", "<|assistant|>"])
+    if chat_template:
+        hf.chat_template = chat_template
+    return hf, len(vocab)
+
+
+def make_tiny_llama(folder, chat_template: str | None = CHAT_TEMPLATE):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok, vocab_size = _tiny_tokenizer(chat_template)
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
+                      bos_token_id=1, eos_token_id=2)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(cfg)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -51,7 +51,6 @@ class ClapEncoder:
         self.tokenizer = tokenizer
         self.feature_extractor = feature_extractor
         self.key = key
-        self.device = device
         self.dtype = dtype
         self.text_batch_size = text_batch_size
         self.audio_batch_size = audio_batch_size
@@ -61,6 +60,11 @@ class ClapEncoder:
                               (getattr(text_cfg, "max_position_embeddings", 0) or 0) - 2) if n and 0 < n < 100_000]
         self.max_length = min(limits) if limits else 512
         self._dim: int | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are now (ComfyUI's model management may move them between uses)."""
+        return next(self.model.parameters()).device
 
     def __repr__(self) -> str:
         return f"ClapEncoder({self.key!r}, device={self.device!r})"

@@ -117,7 +117,6 @@ class HFClipEncoder:
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.key = key
-        self.device = device
         self.dtype = dtype
         self.text_batch_size = text_batch_size
         self.image_batch_size = image_batch_size
@@ -129,6 +128,11 @@ class HFClipEncoder:
         self.max_length = min(limits) if limits else 77
         self.torch_preprocessing = type(image_processor).__name__.startswith(_TORCH_PREPROCESSED)
         self._dim: int | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are now (ComfyUI's model management may move them between uses)."""
+        return next(self.model.parameters()).device
 
     def __repr__(self) -> str:
         return f"HFClipEncoder({self.key!r}, device={self.device!r})"

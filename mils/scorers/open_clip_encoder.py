@@ -33,7 +33,6 @@ class OpenClipEncoder:
         self.model = model
         self.tokenizer = tokenizer
         self.key = key
-        self.device = device
         self.input_dtype = input_dtype
         self.text_batch_size = text_batch_size
         self.image_batch_size = image_batch_size
@@ -45,6 +44,11 @@ class OpenClipEncoder:
         self.resize_mode = preprocess_cfg.get("resize_mode", "shortest")
         self.fill = float(preprocess_cfg.get("fill_color", 0)) / 255.0
         self._dim: int | None = None
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are now (ComfyUI's model management may move them between uses)."""
+        return next(self.model.parameters()).device
 
     def __repr__(self) -> str:
         return f"OpenClipEncoder({self.key!r}, device={self.device!r})"

@@ -1,0 +1,207 @@
+"""The one place that touches ComfyUI. Every function imports ComfyUI lazily and degrades to a
+no-op (or a plain default) outside it, so the node classes run in tests without ComfyUI.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LLM_FOLDER = "LLM"
+SCORER_FOLDER = "mils"
+_MODEL_EXTENSIONS = {".gguf", ".safetensors", ".pt", ".pth", ".bin"}
+
+
+def in_comfyui() -> bool:
+    return "folder_paths" in sys.modules and "comfy.model_management" in sys.modules
+
+
+# --- model folders ---------------------------------------------------------------------------
+
+def register_model_folders() -> None:
+    """models/LLM (community convention) and models/mils, plus whatever extra_model_paths.yaml adds."""
+    if "folder_paths" not in sys.modules:
+        return
+    import folder_paths
+
+    for key in (LLM_FOLDER, SCORER_FOLDER):
+        default = os.path.join(folder_paths.models_dir, key)
+        if key in folder_paths.folder_names_and_paths:
+            paths, _ = folder_paths.folder_names_and_paths[key]
+            if default not in paths:
+                paths.append(default)
+        else:
+            folder_paths.folder_names_and_paths[key] = ([default], set())
+
+
+def model_folders(key: str) -> list[Path]:
+    """The folders ComfyUI searches for ``key``; outside ComfyUI, MILS_MODELS_DIR/<key>."""
+    if "folder_paths" in sys.modules:
+        import folder_paths
+
+        try:
+            return [Path(p) for p in folder_paths.get_folder_paths(key)]
+        except KeyError:
+            return []
+    from ._engine import registry
+
+    return [registry.default_models_dir() / key]
+
+
+def list_models(key: str) -> list[str]:
+    """Entries of a model folder usable as a model: sub-folders (a model per folder) and model files."""
+    out: set[str] = set()
+    for root in model_folders(key):
+        if not root.is_dir():
+            continue
+        for entry in sorted(root.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                out.add(entry.name)
+                out.update(f"{entry.name}/{f.name}" for f in entry.glob("*.gguf"))
+            elif entry.suffix.lower() in _MODEL_EXTENSIONS:
+                out.add(entry.name)
+    return sorted(out)
+
+
+def resolve_model(key: str, name: str) -> Path | None:
+    for root in model_folders(key):
+        p = root / name
+        if p.exists():
+            return p
+    return None
+
+
+def default_download_dir() -> Path:
+    """ComfyUI's models folder (downloads land in models/LLM and models/mils); outside, MILS_MODELS_DIR."""
+    if "folder_paths" in sys.modules:
+        import folder_paths
+
+        return Path(folder_paths.models_dir)
+    from ._engine import registry
+
+    return registry.default_models_dir()
+
+
+# --- progress, interrupt, UI events ----------------------------------------------------------
+
+class _NoProgress:
+    def update_absolute(self, value, total=None, preview=None):
+        pass
+
+
+def progress_bar(total: int):
+    if not in_comfyui():
+        return _NoProgress()
+    import comfy.utils
+
+    return comfy.utils.ProgressBar(max(1, total))
+
+
+def interrupt_requested() -> bool:
+    if not in_comfyui():
+        return False
+    import comfy.model_management as mm
+
+    return mm.processing_interrupted()
+
+
+def raise_if_interrupted() -> None:
+    """ComfyUI's own interrupt exception, so the queue marks the run as interrupted."""
+    if in_comfyui():
+        import comfy.model_management as mm
+
+        mm.throw_exception_if_processing_interrupted()
+
+
+def send_event(event: str, data: dict) -> None:
+    """A websocket event to the editor (the pack's JS listens); nothing outside ComfyUI."""
+    if "server" not in sys.modules:
+        return
+    try:
+        from server import PromptServer
+
+        if PromptServer.instance is not None:
+            PromptServer.instance.send_sync(event, data)
+    except Exception as exc:  # the UI is optional; a failed event must not fail the run
+        log.debug("could not send %s: %s", event, exc)
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+def torch_device() -> str:
+    """ComfyUI's compute device inside ComfyUI (honours --cpu), "auto" outside."""
+    if not in_comfyui():
+        return "auto"
+    import comfy.model_management as mm
+
+    return str(mm.get_torch_device())
+
+
+def load_device_for(device: str) -> str:
+    """Models are loaded on ComfyUI's offload device; ComfyUI moves them to the GPU when used."""
+    if not in_comfyui() or device not in ("auto", ""):
+        return device
+    import comfy.model_management as mm
+
+    return str(mm.unet_offload_device())
+
+
+class ManagedModel:
+    """A MILS model behind a node socket, loaded lazily and known to ComfyUI's model management.
+
+    ``use()`` loads it (once; MODEL_CACHE shares it between nodes and queue runs) and, inside
+    ComfyUI, asks model management to put the weights on the compute device, evicting other
+    models if VRAM is short; "Unload models" and VRAM pressure move them back to the offload
+    device. ``release()`` (keep_loaded off) drops the model after the run.
+    """
+
+    def __init__(self, load, *, label: str, keep_loaded: bool = True):
+        self._load = load
+        self.label = label
+        self.keep_loaded = keep_loaded
+        self.obj = None
+        self._patcher = None
+
+    def __repr__(self) -> str:
+        return f"<MILS model {self.label}>"
+
+    def _wrap(self, obj) -> None:
+        module = getattr(obj, "model", None)
+        if in_comfyui() and module is not None and hasattr(module, "parameters"):
+            import comfy.model_management as mm
+            import comfy.model_patcher
+
+            self._patcher = comfy.model_patcher.ModelPatcher(module, load_device=mm.get_torch_device(),
+                                                              offload_device=mm.unet_offload_device())
+
+    def use(self):
+        if self.obj is None:
+            self.obj = self._load()
+            self._wrap(self.obj)
+        if self._patcher is not None:
+            import comfy.model_management as mm
+
+            mm.load_models_gpu([self._patcher])
+        return self.obj
+
+    def release(self) -> None:
+        if self.keep_loaded or self.obj is None:
+            return
+        if self._patcher is not None:
+            import comfy.model_management as mm
+
+            for i in range(len(mm.current_loaded_models) - 1, -1, -1):
+                if mm.current_loaded_models[i].model is self._patcher:
+                    mm.current_loaded_models.pop(i).model_unload()
+            mm.soft_empty_cache()
+        from ._engine import MODEL_CACHE
+
+        for key in MODEL_CACHE.keys():
+            if MODEL_CACHE.peek(key) is self.obj:
+                MODEL_CACHE.unload(key)
+        self.obj, self._patcher = None, None

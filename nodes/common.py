@@ -1,0 +1,38 @@
+"""Shared socket types, widget definitions and helpers for the node classes."""
+from __future__ import annotations
+
+from ._engine import errors
+
+LLM_TYPE = "MILS_LLM"
+SCORER_TYPE = "MILS_SCORER"
+CATEGORY = "MILS"
+
+DTYPES = ["auto", "float32", "float16", "bfloat16"]
+DEVICES = ["auto", "cpu", "cuda", "mps"]
+SEED_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+def seed_input(tooltip: str = "Seed: the same seed gives the same result; change it for new candidates."):
+    return ("INT", {"default": 0, "min": 0, "max": SEED_MAX, "tooltip": tooltip})
+
+
+def dtype_input():
+    return (DTYPES, {"default": "auto", "tooltip": "Weights' precision. auto: float32 on CPU, bfloat16/float16 on GPU."})
+
+
+def device_input():
+    return (DEVICES, {"default": "auto", "tooltip": "auto follows ComfyUI's device (and its --cpu flag)."})
+
+
+def keep_loaded_input():
+    return ("BOOLEAN", {"default": True, "tooltip": "Keep the model in memory between runs. Off: free it after "
+                                                     "each run (slower, leaves VRAM to your diffusion model)."})
+
+
+def node_error(input_name: str, message: str) -> errors.InputError:
+    """An error that names the node input; ComfyUI shows it in the editor and keeps running."""
+    return errors.InputError(input_name, message)
+
+
+def split_lines(text: str | None) -> list[str]:
+    return [ln.strip() for ln in (text or "").splitlines() if ln.strip() and not ln.strip().startswith("#")]

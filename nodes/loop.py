@@ -1,0 +1,201 @@
+"""The MILS Loop node: generator + scorer + target in, the best prompt (and its render) out."""
+from __future__ import annotations
+
+import torch
+
+from . import bridge
+from ._engine import EmbeddingScorer, RenderScorer, pools, runner, search, tasks
+from .common import CATEGORY, LLM_TYPE, SCORER_TYPE, node_error, seed_input, split_lines
+from .plot import score_curve_image
+from .scorer import build_target
+
+TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "invert"]
+BUDGETS = ["preview", "balanced", "paper"]
+EVENT = "mils.progress"
+
+
+def _sampler_choices():
+    """ComfyUI's sampler and scheduler names; a short default list outside ComfyUI."""
+    try:
+        import comfy.samplers
+
+        return list(comfy.samplers.KSampler.SAMPLERS), list(comfy.samplers.KSampler.SCHEDULERS)
+    except ImportError:
+        return ["euler", "euler_ancestral", "dpmpp_2m"], ["normal", "karras", "simple"]
+
+
+def pick_task(task: str, image, audio, text: str, model) -> str:
+    if task != "auto":
+        return task
+    if model is not None:
+        return "t2i_enhance"
+    if audio is not None:
+        return "audio_caption"
+    if image is not None:
+        return "video_caption" if image.shape[0] > 1 else "image_caption"
+    if text.strip():
+        return "invert"
+    raise node_error("image", "a target: connect an IMAGE or AUDIO, or connect MODEL/CLIP/VAE and write a prompt")
+
+
+def leaderboard_text(res, limit: int = 10) -> str:
+    lines = [f"best {res.best_score:.4f} after {len(res.history) - 1} steps ({res.stopped}); "
+             f"{res.llm_calls} LLM calls, {res.encodes} encodes, {res.renders} renders"]
+    lines += [f"{i}. {s.score:.4f}  {s.text}" for i, s in enumerate(res.leaderboard[:limit], 1)]
+    return "\n".join(lines)
+
+
+class MILSLoop:
+    DESCRIPTION = ("The MILS search: the LLM proposes candidates, the scorer rates them against the target, the "
+                   "best K go back to the LLM with their scores, for T steps. Captions an IMAGE (several = video "
+                   "frames) or AUDIO; with MODEL, CLIP and VAE connected it enhances your prompt by rendering "
+                   "every rewrite with your checkpoint (one fixed seed) and scoring the picture against your "
+                   "original prompt.")
+    CATEGORY = CATEGORY
+    RETURN_TYPES = ("STRING", "STRING", "FLOAT", "IMAGE", "IMAGE", "CONDITIONING")
+    RETURN_NAMES = ("best_prompt", "top_k", "scores", "best_image", "score_curve", "conditioning")
+    OUTPUT_IS_LIST = (False, True, True, False, False, False)
+    OUTPUT_TOOLTIPS = (
+        "The best text found.",
+        "The final top K texts, best first (a list).",
+        "Their scores, best first (a list).",
+        "The best candidate's render (prompt enhancement), else the target image.",
+        "Best score and mean top-K score per step, as a chart.",
+        "The best prompt encoded with the connected CLIP (None without a CLIP), ready for KSampler.",
+    )
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        samplers, schedulers = _sampler_choices()
+        zero_is_preset = " 0 = the budget preset's value."
+        return {"required": {
+            "llm": (LLM_TYPE, {"tooltip": "The generator (MILS Local LLM or MILS OpenAI-compatible LLM)."}),
+            "scorer": (SCORER_TYPE, {"tooltip": "The scorer (MILS Scorer Loader). PickScore or CLIP for prompt "
+                                                "enhancement, SigLIP/CLIP for images and video, CLAP for audio."}),
+            "task": (TASK_CHOICES, {"default": "auto", "tooltip": "auto: prompt enhancement when MODEL is connected, "
+                                    "else caption the connected IMAGE / AUDIO, else invert the text."}),
+            "budget": (BUDGETS, {"default": "preview", "tooltip": "preview: a minute on a CPU with small models. "
+                                 "balanced: better results. paper: the MILS paper's settings (slow)."}),
+            "keep": ("INT", {"default": 0, "min": 0, "max": 500, "tooltip": "K: best candidates shown to the LLM "
+                             "and kept." + zero_is_preset}),
+            "new_per_step": ("INT", {"default": 0, "min": 0, "max": 500, "tooltip": "N: new candidates asked for "
+                                     "per step." + zero_is_preset}),
+            "steps": ("INT", {"default": 0, "min": 0, "max": 200, "tooltip": "T: LLM rounds." + zero_is_preset}),
+            "patience": ("INT", {"default": 0, "min": 0, "max": 100, "tooltip": "Stop when the best has not improved "
+                                 "for this many steps (0 = off)."}),
+            "seed": seed_input(),
+        }, "optional": {
+            "image": ("IMAGE", {"tooltip": "Target to caption: one image, or a batch of video frames."}),
+            "audio": ("AUDIO", {"tooltip": "Target to caption: a sound (needs a CLAP scorer)."}),
+            "text": ("STRING", {"multiline": True, "default": "", "tooltip": "Prompt enhancement: your prompt (the "
+                                "target and the starting point). Invert: the text whose embedding to match."}),
+            "initial": ("STRING", {"multiline": True, "default": "", "tooltip": "Your own starting candidates, one "
+                                   "per line, or a pool name (image, audio, edit). Empty: the task's pool."}),
+            "model": ("MODEL", {"tooltip": "Prompt enhancement: your checkpoint's MODEL, to render candidates."}),
+            "clip": ("CLIP", {"tooltip": "Your checkpoint's CLIP: encodes candidates for rendering, and the best "
+                              "prompt for the conditioning output."}),
+            "vae": ("VAE", {"tooltip": "Your checkpoint's VAE, to decode renders."}),
+            "sampler_name": (samplers, {"default": "euler", "tooltip": "Sampler for the preview renders."}),
+            "scheduler": (schedulers, {"default": "normal", "tooltip": "Scheduler for the preview renders."}),
+            "render_steps": ("INT", {"default": 8, "min": 1, "max": 100, "tooltip": "Sampling steps per preview."}),
+            "cfg": ("FLOAT", {"default": 7.0, "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "CFG of the previews."}),
+            "preview_size": ("INT", {"default": 256, "min": 64, "max": 2048, "step": 8,
+                                     "tooltip": "Width and height of the preview renders the scorer sees."}),
+            "render_batch": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Candidates rendered per "
+                                     "sampler call (halved automatically when memory runs out)."}),
+            "negative": ("STRING", {"multiline": True, "default": "", "tooltip": "Negative prompt for the previews."}),
+        }, "hidden": {"unique_id": "UNIQUE_ID"}}
+
+    def run(self, llm, scorer, task, budget, keep, new_per_step, steps, patience, seed, image=None, audio=None,
+            text="", initial="", model=None, clip=None, vae=None, sampler_name="euler", scheduler="normal",
+            render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", unique_id=None):
+        text = text or ""
+        task_name = pick_task(task, image, audio, text, model)
+        task_def = tasks.get_task(task_name)
+        overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
+                     "patience": patience or None}
+        config = runner.search_config(task_def, budget, seed=seed % (2**31 - 1), **overrides)
+        generator, encoder = llm.use(), scorer.use()
+        renderer = None
+        try:
+            if task_name == "t2i_enhance":
+                scorer_obj, start, renderer = self._enhancement(encoder, text, initial, model, clip, vae,
+                                                                sampler_name, scheduler, render_steps, cfg,
+                                                                preview_size, render_batch, negative, seed)
+            else:
+                scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text, initial)
+            res = search.run_search(generator, scorer_obj, task_def, start, config, intent=text.strip(),
+                                    progress=self._progress(unique_id, task_name, config.steps),
+                                    should_cancel=bridge.interrupt_requested)
+        finally:
+            llm.release()
+            scorer.release()
+        if res.stopped == "cancelled":
+            bridge.raise_if_interrupted()
+        return self._outputs(res, task_name, renderer, scorer_obj, image, clip)
+
+    # -- set-up per task ---------------------------------------------------------------------
+
+    def _captioning(self, encoder, task_def, budget, config, image, audio, text, initial):
+        target = build_target(encoder, image, audio, text if task_def.name == "invert" else "")
+        lines = split_lines(initial)
+        pool = None
+        if len(lines) == 1 and lines[0].lower() in pools.pool_names():
+            pool = lines[0].lower()
+        elif lines:
+            pool = lines
+        start = runner.starting_pool(task_def, budget, pool, config.keep)
+        return EmbeddingScorer(encoder, target, label=task_def.name), start
+
+    def _enhancement(self, encoder, text, initial, model, clip, vae, sampler_name, scheduler, render_steps, cfg,
+                     preview_size, render_batch, negative, seed):
+        from .comfy_render import ComfyRenderer
+
+        if not text.strip():
+            raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
+        for name, value in (("model", model), ("clip", clip), ("vae", vae)):
+            if value is None:
+                raise node_error(name, "a connection: prompt enhancement renders with your MODEL, CLIP and VAE")
+        renderer = ComfyRenderer(model, clip, vae, sampler_name=sampler_name, scheduler=scheduler,
+                                 steps=render_steps, cfg=cfg, width=preview_size, height=preview_size,
+                                 negative=negative, batch_size=render_batch)
+        target = build_target(encoder, text=text)
+        start = [text.strip()] + [ln for ln in split_lines(initial) if ln != text.strip()]
+        return RenderScorer(renderer, encoder, target, seed=seed, batch_size=render_batch), start, renderer
+
+    # -- live feedback and outputs -------------------------------------------------------------
+
+    def _progress(self, unique_id, task_name, total):
+        bar = bridge.progress_bar(total)
+        curve: list[float] = []
+
+        def on_step(rec, total_steps):
+            curve.append(rec.best_score)
+            bar.update_absolute(rec.step, total_steps)
+            bridge.send_event(EVENT, {
+                "node": unique_id, "task": task_name, "step": rec.step, "total": total_steps,
+                "leaderboard": [{"score": s.score, "text": s.text} for s in rec.leaderboard[:10]],
+                "curve": list(curve), "new": rec.new, "warnings": rec.warnings})
+
+        return on_step
+
+    def _outputs(self, res, task_name, renderer, scorer_obj, image, clip):
+        top = res.leaderboard
+        if renderer is not None:
+            best_image = scorer_obj.images([res.best_text])
+        elif image is not None:
+            best_image = image[:1]
+        else:
+            best_image = torch.zeros(1, 64, 64, 3)
+        curve = score_curve_image(res.curve(), [h.mean_top_k for h in res.history],
+                                  title=f"MILS {task_name}: best score per step")
+        conditioning = None
+        if clip is not None:
+            conditioning = (renderer.conditioning(res.best_text) if renderer is not None
+                            else clip.encode_from_tokens_scheduled(clip.tokenize(res.best_text)))
+        board = [{"score": s.score, "text": s.text} for s in top]
+        ui = {"text": [leaderboard_text(res)], "mils_leaderboard": board, "mils_curve": res.curve()}
+        return {"ui": ui, "result": (res.best_text, [s.text for s in top], [s.score for s in top], best_image,
+                                     curve, conditioning)}

@@ -1,0 +1,143 @@
+"""Scorer nodes: load a multimodal scorer, and score texts or images against a target."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import bridge
+from ._engine import EmbeddingScorer, errors, registry, targets
+from .common import CATEGORY, SCORER_TYPE, device_input, dtype_input, keep_loaded_input, node_error, split_lines
+
+USE_SOURCE = "(use source below)"
+KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP"]
+_KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap"}
+
+
+def scorer_spec(model: str, kind: str, source: str) -> str:
+    """The registry spec for the loader's widgets (see registry.load_scorer_model)."""
+    source = source.strip()
+    if model == USE_SOURCE:
+        if not source:
+            raise node_error("source", "a scorer source when model is '(use source below)', e.g. an open_clip "
+                                       "name:pretrained pair or a Hugging Face id")
+        if kind == "auto":
+            return source
+        return f"{_KIND_PREFIX[kind]}:{source}"
+    path = bridge.resolve_model(bridge.SCORER_FOLDER, model)
+    if path is None:
+        raise node_error("model", f"a scorer in models/{bridge.SCORER_FOLDER}; {model!r} is not there any more")
+    if kind == "auto":
+        kind_key = registry.detect_scorer_kind(path)
+    else:
+        kind_key = _KIND_PREFIX[kind]
+    if kind_key == "open_clip":
+        if path.is_dir():
+            return f"open_clip:local-dir:{path}"
+        if not source:
+            raise node_error("source", f"the open_clip architecture of the checkpoint file {path.name} "
+                                       f"(e.g. ViT-B-32)")
+        return f"open_clip:{source}:{path}"
+    return f"{kind_key}:{path}"
+
+
+class MILSScorerLoader:
+    DESCRIPTION = ("Loads the model that scores candidates: open_clip CLIP/SigLIP, transformers CLIP/SigLIP, "
+                   "PickScore (image vs prompt preference) or CLAP (audio). From models/mils or a source string.")
+    CATEGORY = f"{CATEGORY}/Scorer"
+    RETURN_TYPES = (SCORER_TYPE,)
+    RETURN_NAMES = ("scorer",)
+    OUTPUT_TOOLTIPS = ("The scorer, for MILS Score and MILS Loop.",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "model": ([USE_SOURCE] + bridge.list_models(bridge.SCORER_FOLDER),
+                      {"tooltip": "A folder or checkpoint in models/mils (get one with MILS Download Model)."}),
+            "kind": (KINDS, {"default": "auto", "tooltip": "Which library loads it; auto detects it from the folder."}),
+            "source": ("STRING", {"default": "", "tooltip": "With '(use source below)': e.g. ViT-B-32:laion2b_s34b_b79k "
+                                  "(open_clip), hf-hub:timm/ViT-B-16-SigLIP, or a folder path. For a bare open_clip "
+                                  "checkpoint file in models/mils: its architecture, e.g. ViT-B-32."}),
+            "dtype": dtype_input(),
+            "device": device_input(),
+            "keep_loaded": keep_loaded_input(),
+        }}
+
+    def load(self, model, kind, source, dtype, device, keep_loaded):
+        spec = scorer_spec(model, kind, source)
+        dev = bridge.load_device_for(device)
+        handle = bridge.ManagedModel(lambda: registry.load_scorer_model(spec, device=dev, dtype=dtype),
+                                     label=f"scorer {spec}", keep_loaded=keep_loaded)
+        handle.use()
+        return (handle,)
+
+
+def build_target(encoder, image=None, audio=None, text: str = "", *, num_frames: int = 8) -> torch.Tensor:
+    """The target from whichever input is connected: IMAGE (a batch of >1 counts as video frames), AUDIO, or text."""
+    given = [n for n, v in (("image", image), ("audio", audio)) if v is not None] + (["text"] if text.strip() else [])
+    if not given:
+        raise node_error("image", "a target: connect an IMAGE, an AUDIO, or write a text")
+    if len(given) > 1:
+        raise node_error(given[1], f"one target only; {' and '.join(given)} are all set")
+    if image is not None:
+        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
+            raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
+        if image.shape[0] > 1:
+            return targets.video_target(encoder, image, num_frames=num_frames, name="image")
+        return targets.image_target(encoder, image, name="image")
+    if audio is not None:
+        if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+            raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
+        return targets.audio_target(encoder, audio["waveform"], audio["sample_rate"], name="audio")
+    return targets.text_target(encoder, text, name="text")
+
+
+class MILSScore:
+    DESCRIPTION = ("Scores candidate texts (one per line) or an IMAGE batch against a target: an IMAGE, an "
+                   "AUDIO, or a text. Outputs the scores, the texts ranked best first, and the best one.")
+    CATEGORY = f"{CATEGORY}/Scorer"
+    RETURN_TYPES = ("FLOAT", "STRING", "STRING")
+    RETURN_NAMES = ("scores", "ranked", "best")
+    OUTPUT_IS_LIST = (True, True, False)
+    OUTPUT_TOOLTIPS = ("One score per candidate, in input order (cosine similarity; higher is better).",
+                       "The candidates, best first (images are named 'image 1', 'image 2', ...).",
+                       "The best candidate.")
+    FUNCTION = "score"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "scorer": (SCORER_TYPE, {"tooltip": "From MILS Scorer Loader."}),
+            "texts": ("STRING", {"multiline": True, "default": "a photo of a cat\na photo of a dog",
+                                 "tooltip": "Candidates, one per line. Ignored when 'images' is connected."}),
+        }, "optional": {
+            "images": ("IMAGE", {"tooltip": "Score these images instead of the texts (e.g. renders vs a prompt)."}),
+            "target_image": ("IMAGE", {"tooltip": "Target: an image (several = video frames, averaged)."}),
+            "target_audio": ("AUDIO", {"tooltip": "Target: a sound (needs a CLAP scorer)."}),
+            "target_text": ("STRING", {"multiline": True, "default": "", "forceInput": True,
+                                       "tooltip": "Target: a text, e.g. the prompt the images should match."}),
+        }}
+
+    def score(self, scorer, texts, images=None, target_image=None, target_audio=None, target_text=""):
+        encoder = scorer.use()
+        try:
+            target = build_target(encoder, target_image, target_audio, target_text or "")
+            if images is not None:
+                if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] == 0:
+                    raise node_error("images", "an IMAGE batch with at least one image")
+                emb = encoder.encode_image(images) if "image" in encoder.modalities else None
+                if emb is None:
+                    raise node_error("images", f"a scorer that embeds images; {encoder.key} does not")
+                labels = [f"image {i + 1}" for i in range(images.shape[0])]
+                scores = (emb.float() @ target).tolist()
+            else:
+                labels = split_lines(texts)
+                if not labels:
+                    raise node_error("texts", "at least one candidate line")
+                scores = EmbeddingScorer(encoder, target).score(labels)
+        finally:
+            scorer.release()
+        ranked = [t for _, t in sorted(zip(scores, labels), key=lambda p: -p[0])]
+        table = "\n".join(f"{s:.4f}  {t}" for s, t in sorted(zip(scores, labels), key=lambda p: -p[0]))
+        return {"ui": {"text": [table]}, "result": (scores, ranked, ranked[0])}

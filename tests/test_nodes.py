@@ -1,0 +1,273 @@
+"""The node classes called directly, without ComfyUI (the bridge degrades to no-ops)."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import nodes
+from mils.errors import GeneratorError, InputError
+from nodes import bridge
+from nodes.bridge import ManagedModel
+from nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
+from nodes.loop import MILSLoop
+from nodes.scorer import MILSScore, MILSScorerLoader
+from tiny_models import make_tiny_llama, make_tiny_open_clip_dir
+from toys import ColourWordsEncoder, ToyLLM
+
+SCHEMA_FILE = Path(__file__).parent / "data" / "node_schemas.json"
+
+
+def node_schema(cls) -> dict:
+    spec = cls.INPUT_TYPES()
+    inputs = {section: {name: (v[0] if isinstance(v[0], str) else "COMBO") for name, v in spec.get(section, {}).items()}
+              for section in ("required", "optional")}
+    return {"inputs": inputs, "outputs": list(cls.RETURN_TYPES),
+            "output_is_list": list(getattr(cls, "OUTPUT_IS_LIST", [False] * len(cls.RETURN_TYPES)))}
+
+
+def current_schemas() -> dict:
+    return {node_id: node_schema(cls) for node_id, cls in nodes.NODE_CLASS_MAPPINGS.items()}
+
+
+def test_node_ids_inputs_and_outputs_are_stable():
+    """Saved workflows name node ids, inputs and outputs: changing one breaks users' files.
+
+    Adding a node or an optional input is fine: regenerate the file with
+    `python -c "import tests.test_nodes as t; t.write_schemas()"` and review the diff.
+    """
+    saved = json.loads(SCHEMA_FILE.read_text())
+    now = current_schemas()
+    for node_id, schema in saved.items():
+        assert node_id in now, f"node {node_id} disappeared"
+        for section in ("required", "optional"):
+            for name, typ in schema["inputs"][section].items():
+                assert now[node_id]["inputs"][section].get(name) == typ, f"{node_id}.{name} changed or vanished"
+        assert now[node_id]["outputs"][:len(schema["outputs"])] == schema["outputs"], f"{node_id} outputs changed"
+        assert now[node_id]["output_is_list"][:len(schema["outputs"])] == schema["output_is_list"]
+    assert set(now) == set(saved), "a new node: add it to tests/data/node_schemas.json"
+
+
+def write_schemas():  # pragma: no cover - maintenance helper
+    SCHEMA_FILE.write_text(json.dumps(current_schemas(), indent=1, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize("node_id", sorted(nodes.NODE_CLASS_MAPPINGS))
+def test_node_declarations_are_well_formed(node_id):
+    cls = nodes.NODE_CLASS_MAPPINGS[node_id]
+    assert node_id.startswith("MILS") and cls.CATEGORY.startswith("MILS")
+    assert cls.DESCRIPTION and hasattr(cls, cls.FUNCTION)
+    n = len(cls.RETURN_TYPES)
+    assert len(cls.RETURN_NAMES) == n and len(cls.OUTPUT_TOOLTIPS) == n
+    assert len(getattr(cls, "OUTPUT_IS_LIST", [False] * n)) == n
+    spec = cls.INPUT_TYPES()
+    for section in ("required", "optional"):
+        for name, value in spec.get(section, {}).items():
+            assert isinstance(value, tuple) and 1 <= len(value) <= 2, name
+            assert isinstance(value[0], (str, list)), name
+            assert value[1].get("tooltip"), f"{node_id}.{name} has no tooltip"
+    assert nodes.NODE_DISPLAY_NAME_MAPPINGS[node_id]
+
+
+def test_root_package_registers_nothing_outside_comfyui():
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("mils_pack_probe", root / "__init__.py",
+                                                  submodule_search_locations=[str(root)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["mils_pack_probe"] = mod
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules["mils_pack_probe"]
+    assert mod.NODE_CLASS_MAPPINGS == {} and mod.WEB_DIRECTORY == "./web"
+
+
+# --- models in the pack's folders -------------------------------------------------------------
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    d = tmp_path / "models"
+    monkeypatch.setenv("MILS_MODELS_DIR", str(d))
+    make_tiny_llama(d / "LLM" / "tiny-llama")
+    src = Path(make_tiny_open_clip_dir(tmp_path / "build").removeprefix("local-dir:"))
+    shutil.copytree(src, d / "mils" / "tiny-clip")
+    return d
+
+
+def test_loaders_list_the_model_folders_and_load(models_dir):
+    assert "tiny-llama" in MILSLocalLLM.INPUT_TYPES()["required"]["model"][0]
+    assert "tiny-clip" in MILSScorerLoader.INPUT_TYPES()["required"]["model"][0]
+    (llm,) = MILSLocalLLM().load("tiny-llama", "", "auto", "cpu", True)
+    (scorer,) = MILSScorerLoader().load("tiny-clip", "auto", "", "auto", "cpu", True)
+    assert llm.use().key.startswith("transformers:") and scorer.use().key.startswith("open_clip:")
+    # a second load of the same model is the same object (ComfyUI re-queues reload nothing)
+    (again,) = MILSLocalLLM().load("tiny-llama", "", "auto", "cpu", True)
+    assert again.use() is llm.use()
+
+
+def test_llm_generate_node_returns_a_list(models_dir):
+    (llm,) = MILSLocalLLM().load("tiny-llama", "", "auto", "cpu", True)
+    out = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)
+    candidates, reply = out["result"]
+    assert isinstance(candidates, list) and 1 <= len(candidates) <= 3 and isinstance(reply, str)
+    again = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)
+    assert again["result"] == out["result"], "seeded: ComfyUI may cache it"
+
+
+def test_keep_loaded_off_frees_the_model_after_use(models_dir):
+    from mils.model_cache import MODEL_CACHE
+
+    (llm,) = MILSLocalLLM().load("tiny-llama", "", "auto", "cpu", False)
+    obj = llm.use()
+    assert any(MODEL_CACHE.peek(k) is obj for k in MODEL_CACHE.keys())
+    llm.release()
+    assert llm.obj is None and not any(MODEL_CACHE.peek(k) is obj for k in MODEL_CACHE.keys())
+    assert llm.use().key == obj.key  # loads again on the next use
+
+
+def test_loader_errors_name_their_input(models_dir, monkeypatch):
+    with pytest.raises(InputError, match="hub_id"):
+        MILSLocalLLM().load("(use hub_id below)", "  ", "auto", "cpu", True)
+    with pytest.raises(InputError, match="model"):
+        MILSLocalLLM().load("gone", "", "auto", "cpu", True)
+    monkeypatch.delenv("MY_KEY", raising=False)
+    with pytest.raises(InputError, match="api_key_env"):
+        MILSOpenAILLM().connect("http://127.0.0.1:9/v1", "m", "MY_KEY", 5.0, 0, False)
+    with pytest.raises(InputError, match="source"):
+        MILSScorerLoader().load("(use source below)", "auto", "", "auto", "cpu", True)
+    bad = models_dir / "mils" / "broken.safetensors"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(InputError, match="source"):
+        MILSScorerLoader().load("broken.safetensors", "auto", "", "auto", "cpu", True)
+
+
+def test_openai_node_is_not_cached_unless_the_server_honours_seeds():
+    nan = MILSOpenAILLM.IS_CHANGED(server_honours_seed=False)
+    assert nan != nan
+    assert MILSOpenAILLM.IS_CHANGED(server_honours_seed=True) == MILSOpenAILLM.IS_CHANGED(server_honours_seed=True)
+
+
+def test_llm_server_down_is_a_clear_error():
+    (llm,) = MILSOpenAILLM().connect("http://127.0.0.1:9/v1", "m", "", 1.0, 0, False)
+    with pytest.raises(GeneratorError, match="127.0.0.1:9"):
+        MILSLLMGenerate().generate(llm, "describe", "a cat", 2, 0, 0.5, 0.9, 32)
+
+
+# --- scoring and the loop with toy models (mechanics) ------------------------------------------
+
+def toy_handles():
+    return ManagedModel(ToyLLM, label="toy llm"), ManagedModel(ColourWordsEncoder, label="toy scorer")
+
+
+def red_image(b=1):
+    img = torch.zeros(b, 16, 16, 3)
+    img[..., 0] = 0.9
+    return img
+
+
+def test_score_node_ranks_texts_against_an_image():
+    _, scorer = toy_handles()
+    out = MILSScore().score(scorer, "a light blue sea\na dark red wall\n\n# comment", target_image=red_image())
+    scores, ranked, best = out["result"]
+    assert len(scores) == 2 and best == "a dark red wall" == ranked[0]
+
+
+def test_score_node_needs_exactly_one_target():
+    _, scorer = toy_handles()
+    with pytest.raises(InputError, match="image"):
+        MILSScore().score(scorer, "a cat")
+    with pytest.raises(InputError, match="text"):
+        MILSScore().score(scorer, "a cat", target_image=red_image(), target_text="red")
+    with pytest.raises(InputError, match="texts"):
+        MILSScore().score(scorer, "\n\n", target_image=red_image())
+
+
+def loop(**kw):
+    llm, scorer = toy_handles()
+    args = dict(task="auto", budget="preview", keep=4, new_per_step=5, steps=3, patience=0, seed=1)
+    args.update(kw)
+    return MILSLoop().run(llm, scorer, **args)
+
+
+def test_loop_captions_an_image_with_all_outputs(monkeypatch):
+    events = []
+    monkeypatch.setattr(bridge, "send_event", lambda name, data: events.append((name, data)))
+    out = loop(image=red_image(), initial="a dark blue sea\na light green field\nan old tree\na small cup\nnight")
+    best, top_k, scores, best_image, curve, conditioning = out["result"]
+    assert best == top_k[0] and scores == sorted(scores, reverse=True) and len(top_k) == 4
+    assert best_image.shape == (1, 16, 16, 3) and curve.shape[0] == 1 and curve.shape[-1] == 3
+    assert conditioning is None
+    assert [e[1]["step"] for e in events] == [0, 1, 2, 3] and events[-1][0] == "mils.progress"
+    assert events[-1][1]["leaderboard"][0]["text"] == best
+    assert out["ui"]["mils_leaderboard"][0]["text"] == best and "best" in out["ui"]["text"][0]
+
+
+def test_loop_is_deterministic_under_its_seed():
+    a = loop(image=red_image(), seed=3)["result"][:3]
+    b = loop(image=red_image(), seed=3)["result"][:3]
+    c = loop(image=red_image(), seed=4)["result"][:3]
+    assert a == b and a != c
+
+
+def test_loop_with_a_frame_batch_is_video_captioning(monkeypatch):
+    seen = []
+    monkeypatch.setattr(bridge, "send_event", lambda name, data: seen.append(data["task"]))
+    loop(image=red_image(5))
+    assert set(seen) == {"video_caption"}
+
+
+def test_loop_errors_name_their_input():
+    with pytest.raises(InputError, match="image"):
+        loop()
+    with pytest.raises(InputError, match="keep"):
+        loop(image=red_image(), initial="a cat\na dog", keep=5)
+    with pytest.raises(InputError, match="text"):
+        loop(task="t2i_enhance", model=object(), clip=object(), vae=object())
+    with pytest.raises(InputError, match="vae"):
+        loop(task="t2i_enhance", text="a cat", model=object(), clip=object())
+
+
+def test_interrupt_stops_the_loop_between_steps(monkeypatch):
+    calls = {"n": 0}
+
+    def interrupted():
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    monkeypatch.setattr(bridge, "interrupt_requested", interrupted)
+    out = loop(image=red_image(), steps=10)
+    assert "cancelled" in out["ui"]["text"][0]
+
+
+def test_prompt_enhancement_renders_with_the_users_models(monkeypatch):
+    import nodes.comfy_render as comfy_render
+
+    class PaintRenderer:
+        """Stands in for ComfyUI sampling: paints the last colour word a prompt names."""
+
+        def __init__(self, model, clip, vae, **kw):
+            self.key, self.kw, self.rendered = "paint", kw, []
+
+        def render(self, texts, seed):
+            self.rendered += list(texts)
+            cols = {"red": 0, "green": 1, "blue": 2}
+            out = torch.full((len(texts), 8, 8, 3), 0.1)
+            for i, t in enumerate(texts):
+                idx = next((cols[w] for w in reversed(t.split()) if w in cols), None)
+                if idx is not None:
+                    out[i, ..., idx] = 0.9
+            return out
+
+        def conditioning(self, text):
+            return [[torch.zeros(1, 77, 8), {"pooled_output": None, "text": text}]]
+
+    monkeypatch.setattr(comfy_render, "ComfyRenderer", PaintRenderer)
+    out = loop(text="a light red poster", initial="a blue poster", model=object(), clip=object(), vae=object(),
+               preview_size=64, render_steps=2)
+    best, top_k, scores, best_image, curve, conditioning = out["result"]
+    assert best_image.shape == (1, 8, 8, 3) and float(best_image[0, ..., 0].mean()) > 0.5
+    assert conditioning[0][1]["text"] == best
