@@ -241,3 +241,58 @@ def make_tiny_llama(folder, chat_template: str | None = CHAT_TEMPLATE):
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+# --- a tiny random SD1.5-layout checkpoint for ComfyUI's CheckpointLoaderSimple (needs ComfyUI) ---
+
+_TINY_SD15_SCRIPT = r'''
+import sys, torch
+comfy_dir, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, comfy_dir)
+sys.argv = [sys.argv[0], "--cpu"]
+import comfy.options
+comfy.options.enable_args_parsing()          # else model_management probes CUDA
+import comfy.ops, comfy.taesd.taesd, comfy.sd1_clip, comfy.model_detection
+from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+from safetensors.torch import save_file
+
+torch.manual_seed(0)
+def rand_init(m):                            # ComfyUI's ops skip weight init
+    for n, p in m.named_parameters():
+        with torch.no_grad():
+            if p.ndim == 1 and ("norm" in n or "ln" in n) and n.endswith("weight"):
+                p.fill_(1.0)
+            elif p.ndim == 1:
+                p.zero_()
+            else:
+                p.normal_(0.0, 0.02)
+    return m
+unet = rand_init(UNetModel(image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=[1],
+    channel_mult=[1], transformer_depth=[1], transformer_depth_output=[1, 1], transformer_depth_middle=1,
+    context_dim=768, num_heads=8, use_spatial_transformer=True, use_linear_in_transformer=False, legacy=False,
+    adm_in_channels=None, use_temporal_resblock=False, use_temporal_attention=False, device="cpu",
+    operations=comfy.ops.disable_weight_init))
+sd = {"model.diffusion_model." + k: v for k, v in unet.state_dict().items()}
+sd.update({"first_stage_model." + k: v for k, v in rand_init(comfy.taesd.taesd.TAESD(latent_channels=4)).state_dict().items()})
+clip = rand_init(comfy.sd1_clip.SD1ClipModel(device="cpu", dtype=torch.float32))
+sd.update({"cond_stage_model." + k[len("clip_l."):]: v for k, v in clip.state_dict().items() if k.startswith("clip_l.")})
+sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
+assert type(comfy.model_detection.model_config_from_unet(sd, "model.diffusion_model.")).__name__ == "SD15"
+save_file(sd, out)
+'''
+
+
+def make_tiny_sd15(comfy_dir, out, *, python: str | None = None, timeout: float = 300) -> Path:
+    """A random-weight SD1.5-layout checkpoint (UNet at SD1.5 widths but one level, TAESD VAE, full-size
+    random CLIP-L: 304 MB, a few seconds) that ComfyUI detects as SD15. Runs ComfyUI's own classes in a
+    subprocess of ``python`` (the ComfyUI venv's), so the key layout is exactly what its loader expects."""
+    import subprocess
+    import sys
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run([python or sys.executable, "-c", _TINY_SD15_SCRIPT, str(comfy_dir), str(out)],
+                       timeout=timeout, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"making the tiny SD1.5 checkpoint failed ({r.returncode}):\n{r.stderr[-3000:]}")
+    return out

@@ -17,6 +17,7 @@ from typing import Sequence
 import torch
 
 from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ._module import TorchEncoder
 from ..errors import InputError
 from . import _preprocess as pp
 from .hf_clip import HFSource, features, load_hf_part, resolve_hf_source
@@ -40,7 +41,7 @@ def _fixed_numpy_seed(seed: int = 0):
             np.random.set_state(state)
 
 
-class ClapEncoder:
+class ClapEncoder(TorchEncoder):
     """Embeds texts and audio clips with a transformers CLAP model; L2-normalised float32 rows on the CPU."""
 
     modalities = frozenset({"audio"})
@@ -60,20 +61,6 @@ class ClapEncoder:
                               (getattr(text_cfg, "max_position_embeddings", 0) or 0) - 2) if n and 0 < n < 100_000]
         self.max_length = min(limits) if limits else 512
         self._dim: int | None = None
-
-    @property
-    def device(self) -> torch.device:
-        """Where the weights are now (ComfyUI's model management may move them between uses)."""
-        return next(self.model.parameters()).device
-
-    def __repr__(self) -> str:
-        return f"ClapEncoder({self.key!r}, device={self.device!r})"
-
-    @property
-    def embedding_dim(self) -> int:
-        if self._dim is None:
-            self._dim = int(self.encode_text(["a"]).shape[1])
-        return self._dim
 
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import InputError, MilsError, ModelNotFoundError
 from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ._module import TorchEncoder
 from . import _preprocess as pp
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def size_field(size, name: str):
 # Encoder
 
 
-class HFClipEncoder:
+class HFClipEncoder(TorchEncoder):
     """Embeds texts and images with a transformers CLIP/SigLIP model; L2-normalised float32 rows on the CPU."""
 
     modalities = frozenset({"image"})
@@ -128,20 +129,6 @@ class HFClipEncoder:
         self.max_length = min(limits) if limits else 77
         self.torch_preprocessing = type(image_processor).__name__.startswith(_TORCH_PREPROCESSED)
         self._dim: int | None = None
-
-    @property
-    def device(self) -> torch.device:
-        """Where the weights are now (ComfyUI's model management may move them between uses)."""
-        return next(self.model.parameters()).device
-
-    def __repr__(self) -> str:
-        return f"HFClipEncoder({self.key!r}, device={self.device!r})"
-
-    @property
-    def embedding_dim(self) -> int:
-        if self._dim is None:
-            self._dim = int(self.encode_text(["a"]).shape[1])
-        return self._dim
 
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 
 from ..errors import InputError, MilsError, ModelNotFoundError
 from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ._module import TorchEncoder
 from . import _preprocess as pp
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ _PRECISION = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf1
 _CHECKPOINT_HELP = "an open_clip checkpoint file (.safetensors, .pt, .pth or .bin)"
 
 
-class OpenClipEncoder:
+class OpenClipEncoder(TorchEncoder):
     """Embeds texts and images with an open_clip model. Rows are L2-normalised float32 on the CPU."""
 
     modalities = frozenset({"image"})
@@ -44,20 +45,6 @@ class OpenClipEncoder:
         self.resize_mode = preprocess_cfg.get("resize_mode", "shortest")
         self.fill = float(preprocess_cfg.get("fill_color", 0)) / 255.0
         self._dim: int | None = None
-
-    @property
-    def device(self) -> torch.device:
-        """Where the weights are now (ComfyUI's model management may move them between uses)."""
-        return next(self.model.parameters()).device
-
-    def __repr__(self) -> str:
-        return f"OpenClipEncoder({self.key!r}, device={self.device!r})"
-
-    @property
-    def embedding_dim(self) -> int:
-        if self._dim is None:
-            self._dim = int(self.encode_text(["a"]).shape[1])
-        return self._dim
 
     @torch.inference_mode()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:

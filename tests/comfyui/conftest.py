@@ -1,0 +1,140 @@
+"""Opt-in tests against a real ComfyUI source tree, in-process (no server).
+
+Run with ComfyUI's own venv (it has torch, torchvision and ComfyUI's requirements; add the pack's
+deps and pytest to it):
+
+    COMFY_DIR=/path/to/ComfyUI /path/to/comfy-venv/bin/python -m pytest tests/comfyui -m comfyui -q
+
+Without COMFY_DIR every test here is skipped. ComfyUI is not on PyPI and its code never goes into
+this repo: it is only put on sys.path, and always with ``--cpu`` semantics (``args.cpu = True``).
+
+Checkpoint: MILS_TINY_SD15 (a file), else a ``*tiny*sd15*.safetensors`` in ComfyUI's checkpoints
+folders (COMFY_BASE is used as ComfyUI's --base-directory when set), else a tiny random-weight
+SD1.5-layout checkpoint is generated into the session's temp folder (about 300 MB, a few seconds).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+HOW = ("set COMFY_DIR to a ComfyUI source tree and run pytest with ComfyUI's venv python "
+       "(e.g. COMFY_DIR=~/ComfyUI ~/ComfyUI/venv/bin/python -m pytest tests/comfyui -m comfyui)")
+
+
+def _comfy_dir() -> Path:
+    value = os.environ.get("COMFY_DIR")
+    if not value:
+        pytest.skip(f"ComfyUI tests: {HOW}")
+    d = Path(value).expanduser().resolve()
+    if not (d / "comfy" / "sample.py").is_file() or not (d / "folder_paths.py").is_file():
+        pytest.skip(f"ComfyUI tests: COMFY_DIR={value} is not a ComfyUI source tree (no comfy/sample.py)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def comfy(tmp_path_factory):
+    """ComfyUI imported in-process on the CPU; returns its modules."""
+    d = _comfy_dir()
+    # Appended, not prepended: ComfyUI's top-level nodes.py must not shadow the pack's ``nodes`` package.
+    if str(d) not in sys.path:
+        sys.path.append(str(d))
+    try:
+        from comfy.cli_args import args
+
+        args.cpu = True  # before comfy.model_management is imported, or it probes CUDA
+        base = os.environ.get("COMFY_BASE")
+        args.base_directory = str(Path(base).expanduser().resolve()) if base else str(tmp_path_factory.mktemp("comfy-base"))
+        import folder_paths  # noqa: F401
+        import comfy.model_management as mm
+        import comfy.sample
+        import comfy.samplers
+        import comfy.sd
+        import comfy.utils
+    except ImportError as exc:
+        pytest.skip(f"ComfyUI tests: cannot import ComfyUI from {d} ({exc}); {HOW}")
+    return SimpleNamespace(dir=d, args=args, folder_paths=folder_paths, mm=mm, sample=comfy.sample,
+                           samplers=comfy.samplers, sd=comfy.sd, utils=comfy.utils)
+
+
+@pytest.fixture(scope="session")
+def stock_nodes(comfy):
+    """ComfyUI's own nodes.py, imported under another name (``nodes`` is this pack's package)."""
+    spec = importlib.util.spec_from_file_location("comfyui_stock_nodes", comfy.dir / "nodes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _make_tiny_sd15(out: Path) -> None:
+    """A random-weight SD1.5-layout checkpoint (tiny UNet, TAESD VAE, full-size random CLIP-L)."""
+    import torch
+    from safetensors.torch import save_file
+
+    import comfy.model_detection
+    import comfy.ops
+    import comfy.sd1_clip
+    import comfy.taesd.taesd
+    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
+
+    gen = torch.Generator().manual_seed(0)
+
+    def rand_init(m):
+        for n, p in m.named_parameters():
+            with torch.no_grad():
+                if p.ndim == 1 and ("norm" in n or "ln" in n) and n.endswith("weight"):
+                    p.fill_(1.0)
+                elif p.ndim == 1:
+                    p.zero_()
+                else:
+                    p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+        return m
+
+    unet = rand_init(UNetModel(
+        image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=[1], channel_mult=[1],
+        transformer_depth=[1], transformer_depth_output=[1, 1], transformer_depth_middle=1, context_dim=768,
+        num_heads=8, use_spatial_transformer=True, use_linear_in_transformer=False, legacy=False,
+        adm_in_channels=None, use_temporal_resblock=False, use_temporal_attention=False, device="cpu",
+        operations=comfy.ops.disable_weight_init))
+    sd = {"model.diffusion_model." + k: v for k, v in unet.state_dict().items()}
+    taesd = rand_init(comfy.taesd.taesd.TAESD(latent_channels=4))
+    sd.update({"first_stage_model." + k: v for k, v in taesd.state_dict().items()})
+    clip = rand_init(comfy.sd1_clip.SD1ClipModel(device="cpu", dtype=torch.float32))
+    sd.update({"cond_stage_model." + k[len("clip_l."):]: v for k, v in clip.state_dict().items()
+               if k.startswith("clip_l.")})
+    sd = {k: (v.detach().half() if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
+    assert type(comfy.model_detection.model_config_from_unet(sd, "model.diffusion_model.")).__name__ == "SD15"
+    save_file(sd, str(out))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(comfy, tmp_path_factory) -> Path:
+    explicit = os.environ.get("MILS_TINY_SD15")
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not p.is_file():
+            pytest.fail(f"MILS_TINY_SD15={explicit} is not a file")
+        return p
+    fp = comfy.folder_paths
+    for name in fp.get_filename_list("checkpoints"):
+        low = name.lower()
+        if "tiny" in low and "sd15" in low.replace("-", "").replace("_", "") and low.endswith(".safetensors"):
+            return Path(fp.get_full_path("checkpoints", name))
+    out = tmp_path_factory.mktemp("ckpt") / "tiny_sd15_random.safetensors"
+    _make_tiny_sd15(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sd15(comfy, tiny_checkpoint):
+    """(MODEL, CLIP, VAE) exactly as CheckpointLoaderSimple returns them."""
+    out = comfy.sd.load_checkpoint_guess_config(
+        str(tiny_checkpoint), output_vae=True, output_clip=True,
+        embedding_directory=comfy.folder_paths.get_folder_paths("embeddings"))
+    model, clip, vae = out[:3]
+    assert model is not None and clip is not None and vae is not None
+    return model, clip, vae

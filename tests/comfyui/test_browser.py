@@ -1,0 +1,256 @@
+"""The pack's editor extension (web/mils.js) in a real browser against a real ComfyUI server.
+
+Opt-in: needs COMFY_DIR (a ComfyUI source tree, e.g. v0.8.0, with its venv next to it), Chromium at
+/usr/bin/chromium (or MILS_CHROMIUM) and the ``playwright`` package (``pip install playwright``; do not
+run ``playwright install``, the system Chromium is used). Run with ``pytest -m comfyui tests/comfyui/test_browser.py``.
+
+No model is loaded and nothing is queued: the test adds the MILS nodes programmatically, fakes the
+server's ``mils.progress`` websocket events and the ``executed`` results, and checks that
+  * the server lists /extensions/mils_nodes/mils.js and the browser logs no error or deprecation
+    warning because of it;
+  * MILS Loop shows the live top K and the score chart, then the final leaderboard and curve;
+    MILS LLM Generate and MILS Score show their text;
+  * the display adds nothing to the API prompt (app.graphToPrompt) nor to widgets_values, so
+    comfy-cli's positional UI->API conversion gives the same inputs as the editor;
+  * the final results are saved in the workflow and shown again after reloading it.
+Screenshots go to artifacts/ (git-ignored): mils_live.png, mils_executed.png, mils_reloaded.png, with the
+saved workflow (mils_workflow.json) and the browser console (mils_browser_console.json).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import comfy_server
+
+CHROMIUM = os.environ.get("MILS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = comfy_server.REPO / "artifacts"
+EXTENSION_URL = f"/extensions/{comfy_server.PACK_NAME}/mils.js"
+
+
+def _skip_reason() -> str | None:
+    reason = comfy_server.skip_reason()
+    if reason:
+        return reason
+    if not Path(CHROMIUM).is_file():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set MILS_CHROMIUM)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install playwright; the system Chromium is used)"
+    return None
+
+
+pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
+
+BOARD = [
+    {"score": 0.3121, "text": "a red square on a plain white background"},
+    {"score": 0.2987, "text": "a bright red tile, flat colour, centred in the frame"},
+    {"score": 0.2710, "text": "red"},
+]
+CURVE = [0.2105, 0.2533, 0.2710, 0.2987, 0.3121]
+FINAL_TEXT = ("best 0.3121 after 4 steps (steps); 5 LLM calls, 15 encodes, 0 renders\n"
+              + "\n".join(f"{i}. {r['score']:.4f}  {r['text']}" for i, r in enumerate(BOARD, 1)))
+GENERATE_TEXT = "1. a red square\n2. a crimson tile on white"
+SCORE_TEXT = "0.3121  a red square\n0.2710  red"
+
+# Widget values set on the Loop node before saving: non-defaults, so a shifted position shows.
+LOOP_VALUES = {"task": "image_caption", "budget": "balanced", "keep": 7, "new_per_step": 5, "steps": 3,
+               "patience": 2, "seed": 1234, "control_after_generate": "fixed", "text": "my prompt",
+               "initial": "image", "render_steps": 9, "negative": "blurry"}
+
+READY = "() => window.app && app.graph && window.LiteGraph && document.querySelector('canvas')"
+
+SETUP_JS = """
+async ({values, board, curve}) => {
+  app.graph.clear();
+  app.canvas.ds.scale = 1;
+  app.canvas.ds.offset = [0, 0];
+  const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; app.graph.add(n); return n; };
+  const loop = add("MILSLoop", 90, 110);
+  const gen = add("MILSLLMGenerate", loop.pos[0] + loop.size[0] + 50, 110);
+  const score = add("MILSScore", gen.pos[0], gen.pos[1] + gen.size[1] + 70);
+  for (const [name, value] of Object.entries(values)) {
+    const w = loop.widgets.find(w => w.name === name);
+    if (!w) throw new Error("no widget " + name);
+    w.value = value;
+  }
+  const display = n => n.widgets.find(w => w.name === "mils_display");
+  // an event for another node must change nothing (and not throw)
+  app.api.dispatchEvent(new CustomEvent("mils.progress", {detail: {node: "9999", step: 1, total: 2,
+    leaderboard: board, curve}}));
+  const untouched = display(loop).value;
+  app.api.dispatchEvent(new CustomEvent("mils.progress", {detail: {node: String(loop.id),
+    task: "image_caption", step: 3, total: 4, leaderboard: board.slice(1), curve: curve.slice(0, 4), new: 3,
+    warnings: ["the LLM returned 2 of 3 candidates"]}}));
+  app.graph.setDirtyCanvas(true, true);
+  await new Promise(r => setTimeout(r, 300));
+  return {ids: {loop: loop.id, gen: gen.id, score: score.id}, untouched, live: display(loop).value,
+          widgetNames: loop.widgets.map(w => w.name), lastWidget: loop.widgets.at(-1).name};
+}
+"""
+
+EXECUTE_JS = """
+async ({ids, board, curve, finalText, genText, scoreText}) => {
+  const loop = app.graph.getNodeById(ids.loop);
+  loop.onExecuted({text: [finalText], mils_leaderboard: board, mils_curve: curve});
+  app.graph.getNodeById(ids.gen).onExecuted({text: [genText]});
+  app.graph.getNodeById(ids.score).onExecuted({text: [scoreText]});
+  app.graph.setDirtyCanvas(true, true);
+  await new Promise(r => setTimeout(r, 300));
+  const prompt = await app.graphToPrompt();
+  const node = n => app.graph.getNodeById(n);
+  return {
+    workflow: JSON.stringify(app.graph.serialize()),   // stringified in the page: undefined must not become null
+    api: JSON.stringify(prompt.output),
+    display: Object.fromEntries(Object.entries(ids).map(([k, id]) =>
+      [k, node(id).widgets.find(w => w.name === "mils_display").value])),
+    widgetCount: Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, node(id).widgets.length])),
+  };
+}
+"""
+
+RELOAD_JS = """
+async ({workflow}) => {
+  app.graph.clear();
+  await app.loadGraphData(JSON.parse(workflow));
+  app.canvas.ds.scale = 1;
+  app.canvas.ds.offset = [0, 0];
+  app.graph.setDirtyCanvas(true, true);
+  await new Promise(r => setTimeout(r, 500));
+  const out = {};
+  for (const n of app.graph.nodes) {
+    const w = n.widgets?.find(w => w.name === "mils_display");
+    out[n.comfyClass] = {display: w ? w.value : null, curve: n.properties?.mils_curve ?? null};
+  }
+  return out;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory):
+    """A bare ComfyUI with the pack linked in (no models: nothing is run)."""
+    paths = comfy_server.comfy_paths()
+    base = tmp_path_factory.mktemp("comfy_browser_base")
+    (base / "custom_nodes").mkdir()
+    (base / "custom_nodes" / comfy_server.PACK_NAME).symlink_to(comfy_server.REPO, target_is_directory=True)
+    for sub in ("input", "output", "temp", "user", "models"):
+        (base / sub).mkdir()
+    srv = comfy_server.start_server(base, paths)
+    try:
+        failures = comfy_server.import_failures(srv.log_text())
+        assert not failures, failures
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _comfy_cli_convert(paths, workflow: dict, object_info: dict, tmp: Path) -> dict | None:
+    """comfy-cli's UI->API conversion (comfy_cli.workflow_to_api), run with the python that has comfy-cli;
+    None when comfy-cli is not installed there."""
+    wf, oi = tmp / "workflow.json", tmp / "object_info.json"
+    wf.write_text(json.dumps(workflow))
+    oi.write_text(json.dumps(object_info))
+    code = ("import json, sys\n"
+            "try:\n    from comfy_cli.workflow_to_api import convert_ui_to_api\n"
+            "except ImportError:\n    print('null'); sys.exit(0)\n"
+            "wf, oi = (json.load(open(p)) for p in sys.argv[1:3])\n"
+            "print(json.dumps(convert_ui_to_api(wf, oi)))\n")
+    out = subprocess.run([paths.python, "-c", code, str(wf), str(oi)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_mils_display_in_the_editor(browser_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    srv = browser_server
+    status, _ = srv.post("/settings", {"Comfy.TutorialCompleted": True,
+                                       "Comfy.Workflow.ShowMissingModelsWarning": False})
+    assert status == 200
+    assert EXTENSION_URL in srv.get("/extensions")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    logs: list[tuple[str, str, str]] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.on("console", lambda m: logs.append((m.type, m.text, (m.location or {}).get("url", ""))))
+            page.on("pageerror", lambda e: logs.append(("pageerror", str(e), "")))
+            page.goto(srv.url + "/", timeout=90_000)
+            page.wait_for_function(READY, timeout=90_000)
+            page.wait_for_function("() => LiteGraph.registered_node_types?.MILSLoop", timeout=30_000)
+            page.wait_for_timeout(1000)
+
+            # live progress
+            setup = page.evaluate(SETUP_JS, {"values": LOOP_VALUES, "board": BOARD, "curve": CURVE})
+            ids = setup["ids"]
+            assert setup["lastWidget"] == "mils_display", setup["widgetNames"]
+            assert setup["untouched"] == "", "an event for another node changed this one"
+            assert setup["live"].startswith("running: step 3/4")
+            assert BOARD[1]["text"] in setup["live"] and "warning: the LLM returned" in setup["live"]
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "mils_live.png"))
+
+            # final results
+            done = page.evaluate(EXECUTE_JS, {"ids": ids, "board": BOARD, "curve": CURVE, "finalText": FINAL_TEXT,
+                                              "genText": GENERATE_TEXT, "scoreText": SCORE_TEXT})
+            assert done["display"] == {"loop": FINAL_TEXT, "gen": GENERATE_TEXT, "score": SCORE_TEXT}
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "mils_executed.png"))
+
+            workflow = json.loads(done["workflow"])
+            (ARTIFACTS / "mils_workflow.json").write_text(done["workflow"])
+            api = json.loads(done["api"])
+            nodes = {n["id"]: n for n in workflow["nodes"]}
+            loop = nodes[ids["loop"]]
+            assert loop["properties"]["mils_leaderboard"] == BOARD
+            assert loop["properties"]["mils_curve"] == CURVE
+            assert loop["properties"]["mils_text"] == FINAL_TEXT
+            assert nodes[ids["gen"]]["properties"]["mils_text"] == GENERATE_TEXT
+            assert nodes[ids["score"]]["properties"]["mils_text"] == SCORE_TEXT
+            for key, node_id in ids.items():
+                # one entry per real widget, none for the display (its slot would shift positional values)
+                values = nodes[node_id]["widgets_values"]
+                assert len(values) == done["widgetCount"][key] - 1, (key, values)
+                assert None not in values, (key, values)
+                assert "mils_display" not in api[str(node_id)]["inputs"], api[str(node_id)]
+            loop_api = api[str(ids["loop"])]["inputs"]
+            for name, value in LOOP_VALUES.items():
+                if name != "control_after_generate":
+                    assert loop_api[name] == value, (name, loop_api)
+
+            # comfy-cli's conversion of the saved UI workflow agrees with the editor's API prompt
+            converted = _comfy_cli_convert(srv.paths, workflow, srv.get("/object_info"), tmp_path)
+            if converted is not None:
+                for node_id in ids.values():
+                    cli_inputs = converted[str(node_id)]["inputs"]
+                    ui_inputs = api[str(node_id)]["inputs"]
+                    assert "mils_display" not in cli_inputs
+                    assert {k: cli_inputs.get(k) for k in ui_inputs} == ui_inputs, (node_id, cli_inputs, ui_inputs)
+
+            # save -> reload: the final results come back from node.properties
+            reloaded = page.evaluate(RELOAD_JS, {"workflow": done["workflow"]})
+            assert reloaded["MILSLoop"]["display"] == FINAL_TEXT, reloaded
+            assert reloaded["MILSLoop"]["curve"] == CURVE
+            assert reloaded["MILSLLMGenerate"]["display"] == GENERATE_TEXT
+            assert reloaded["MILSScore"]["display"] == SCORE_TEXT
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "mils_reloaded.png"))
+        finally:
+            browser.close()
+
+    (ARTIFACTS / "mils_browser_console.json").write_text(json.dumps(logs, indent=1))
+    bad = [entry for entry in logs if entry[0] == "pageerror"
+           or (entry[0] in ("error", "warning") and ("mils" in entry[1].lower() or "mils" in entry[2].lower()))
+           or "[ComfyUI Deprecated]" in entry[1] or "[ComfyUI Notice]" in entry[1]
+           or (entry[0] == "warning" and "deprecat" in entry[1].lower())]
+    assert not bad, bad
+
