@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 log = logging.getLogger(__name__)
 
 LLM_FOLDER = "LLM"
@@ -125,8 +127,10 @@ def send_event(event: str, data: dict) -> None:
     try:
         from server import PromptServer
 
-        if PromptServer.instance is not None:
-            PromptServer.instance.send_sync(event, data)
+        server = PromptServer.instance
+        if server is not None:
+            # only the editor that queued the run (as ComfyUI does for its own progress events)
+            server.send_sync(event, data, sid=getattr(server, "client_id", None))
     except Exception as exc:  # the UI is optional; a failed event must not fail the run
         log.debug("could not send %s: %s", event, exc)
 
@@ -149,6 +153,14 @@ def load_device_for(device: str) -> str:
     import comfy.model_management as mm
 
     return str(mm.unet_offload_device())
+
+
+class _Holder(torch.nn.Module):
+    """A plain container ComfyUI's ModelPatcher can set attributes on."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.inner = module
 
 
 class ManagedModel:
@@ -176,7 +188,9 @@ class ManagedModel:
             import comfy.model_management as mm
             import comfy.model_patcher
 
-            self._patcher = comfy.model_patcher.ModelPatcher(module, load_device=mm.get_torch_device(),
+            # ModelPatcher sets attributes such as ``device`` on the module it manages; transformers
+            # models expose ``device`` as a read-only property, so hand it a plain container instead.
+            self._patcher = comfy.model_patcher.ModelPatcher(_Holder(module), load_device=mm.get_torch_device(),
                                                               offload_device=mm.unet_offload_device())
 
     def use(self):

@@ -153,11 +153,11 @@ def _is_oom(exc: BaseException) -> bool:
 
     if isinstance(exc, mm.InterruptProcessingException):
         return False
-    types: tuple = (torch.OutOfMemoryError,)
-    oom = getattr(mm, "OOM_EXCEPTION", None)
-    if isinstance(oom, type) and oom not in (Exception, BaseException):  # ComfyUI falls back to bare Exception
-        types += (oom,)
-    if isinstance(exc, types):
+    candidates = (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None),
+                  getattr(mm, "OOM_EXCEPTION", None))
+    # ComfyUI's OOM_EXCEPTION falls back to bare Exception where torch has no OOM class: never match that
+    types = tuple(t for t in candidates if isinstance(t, type) and t not in (Exception, BaseException))
+    if types and isinstance(exc, types):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
@@ -174,9 +174,16 @@ class ComfyRenderer:
     """Renders texts with ComfyUI sampling on the user's MODEL, CLIP and VAE.
 
     ``render(texts, seed)`` returns ``(len(texts), height, width, 3)`` float32 images in 0..1 on the
-    CPU. ``conditioning(text)`` is the stock CLIPTextEncode CONDITIONING of a text (cached).
+    CPU; ``render_latents`` the sampled latents instead. ``conditioning(text)`` is the stock
+    CLIPTextEncode CONDITIONING of a text (LRU-cached per renderer, ``cond_cache_size`` texts).
     With ``content_image`` and ``denoise < 1`` the start latent is the VAE-encoded content image
-    (stretched to width x height), i.e. img2img; otherwise an empty latent shaped for the model.
+    (stretched to width x height, no crop), i.e. img2img; otherwise an empty latent shaped for the
+    model (its latent format's channels, the VAE's downscale factor).
+
+    Attributes worth reading: ``key`` (the render-cache identity), ``batched`` (False under a
+    stochastic sampler or ``batch_size=1``: one candidate per sampler call), ``max_batch`` (the
+    candidates per sampler call now; halved for good after an out-of-memory error) and
+    ``sampler_calls``.
     """
 
     def __init__(self, model, clip, vae, *, sampler_name: str = "euler", scheduler: str = "normal",
@@ -341,13 +348,13 @@ class ComfyRenderer:
         import comfy.utils
 
         n = len(conds)
-        positive = conds[0] if n == 1 else batch_conditionings(conds)
-        start = self.start_latent()
-        # One noise for every candidate: made for batch 1 (as KSampler does for a batch-1 latent), repeated.
-        noise = comfy.utils.repeat_to_batch_size(comfy.sample.prepare_noise(start, seed), n)
-        latent = comfy.utils.repeat_to_batch_size(start, n)
         self.sampler_calls += 1
         with torch.inference_mode():
+            positive = conds[0] if n == 1 else batch_conditionings(conds)
+            start = self.start_latent()
+            # One noise for every candidate: made for batch 1 (as KSampler does for a batch-1 latent), repeated.
+            noise = comfy.utils.repeat_to_batch_size(comfy.sample.prepare_noise(start, seed), n)
+            latent = comfy.utils.repeat_to_batch_size(start, n)
             samples = comfy.sample.sample(self.model, noise, self.steps, self.cfg, self.sampler_name, self.scheduler,
                                           positive, self._negative(), latent, denoise=self.denoise,
                                           callback=self._check_interrupt, disable_pbar=True, seed=seed)

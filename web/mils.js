@@ -177,8 +177,10 @@ function ensureDisplay(node) {
   if (typeof node.addDOMWidget !== "function") return null;
   injectStyle();
   const withChart = node.comfyClass === LOOP;
+  const minHeight = withChart ? CHART_HEIGHT + 130 : 110;
   const root = document.createElement("div");
   root.className = "mils-display";
+  root.style.minHeight = `${minHeight}px`; // the Vue node renderer sizes DOM widgets by their content
   let canvas = null;
   if (withChart) {
     canvas = document.createElement("canvas");
@@ -194,12 +196,12 @@ function ensureDisplay(node) {
   forwardWheel(textarea);
   root.appendChild(textarea);
 
-  const minHeight = withChart ? CHART_HEIGHT + 130 : 110;
-  const widget = node.addDOMWidget(WIDGET_NAME, "mils_display", root, {
+  let widget = null;
+  widget = node.addDOMWidget(WIDGET_NAME, "mils_display", root, {
     serialize: false, // not an input: keep it out of app.graphToPrompt()
     getValue: () => textarea.value,
     setValue: () => {}, // read-only; never restored from widgets_values
-    getMinHeight: () => minHeight,
+    getMinHeight: () => minHeight + 2 * (widget?.margin ?? 10), // the element is inset by the margin
   });
   widget.serialize = false; // keep it out of widgets_values
   widget.serializeValue = () => undefined;

@@ -15,6 +15,7 @@ events), and every wait has a timeout.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -258,6 +259,17 @@ class ComfyServer:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM the server if the process that started it dies (Linux)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def server_env(base: Path) -> dict:
     env = dict(os.environ)
     env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -276,10 +288,11 @@ def start_server(base: Path, paths: ComfyPaths, *, port: int | None = None, time
            *extra_args]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=paths.comfy_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=server_env(base))
+                            env=server_env(base), preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     log.close()
     (base / "server.pid").write_text(str(proc.pid))
     srv = ComfyServer(base, paths, port, proc, log_path)
+    atexit.register(srv.stop)  # also when the caller forgets to stop it
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

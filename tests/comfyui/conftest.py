@@ -1,12 +1,14 @@
-"""Opt-in tests against a real ComfyUI source tree, in-process (no server).
+"""Fixtures for the opt-in tests against a real ComfyUI source tree.
 
-Run with ComfyUI's own venv (it has torch, torchvision and ComfyUI's requirements; add the pack's
-deps and pytest to it):
+The in-process fixtures here (``comfy``, ``stock_nodes``, ``tiny_checkpoint``, ``sd15``) import
+ComfyUI into the test process itself; they are only set up by tests that ask for them. Run with
+ComfyUI's own venv (it has torch, torchvision and ComfyUI's requirements; add the pack's deps and
+pytest to it):
 
     COMFY_DIR=/path/to/ComfyUI /path/to/comfy-venv/bin/python -m pytest tests/comfyui -m comfyui -q
 
-Without COMFY_DIR every test here is skipped. ComfyUI is not on PyPI and its code never goes into
-this repo: it is only put on sys.path, and always with ``--cpu`` semantics (``args.cpu = True``).
+Without COMFY_DIR every test using these fixtures is skipped. ComfyUI is not on PyPI and its code
+never goes into this repo: it is only put on sys.path, always with ``--cpu`` (``args.cpu = True``).
 
 Checkpoint: MILS_TINY_SD15 (a file), else a ``*tiny*sd15*.safetensors`` in ComfyUI's checkpoints
 folders (COMFY_BASE is used as ComfyUI's --base-directory when set), else a tiny random-weight
@@ -48,7 +50,8 @@ def comfy(tmp_path_factory):
 
         args.cpu = True  # before comfy.model_management is imported, or it probes CUDA
         base = os.environ.get("COMFY_BASE")
-        args.base_directory = str(Path(base).expanduser().resolve()) if base else str(tmp_path_factory.mktemp("comfy-base"))
+        base = Path(base).expanduser().resolve() if base else tmp_path_factory.mktemp("comfy-base")
+        args.base_directory = str(base)
         import folder_paths  # noqa: F401
         import comfy.model_management as mm
         import comfy.sample

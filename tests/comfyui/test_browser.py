@@ -4,8 +4,9 @@ Opt-in: needs COMFY_DIR (a ComfyUI source tree, e.g. v0.8.0, with its venv next 
 /usr/bin/chromium (or MILS_CHROMIUM) and the ``playwright`` package (``pip install playwright``; do not
 run ``playwright install``, the system Chromium is used). Run with ``pytest -m comfyui tests/comfyui/test_browser.py``.
 
-No model is loaded and nothing is queued: the test adds the MILS nodes programmatically, fakes the
-server's ``mils.progress`` websocket events and the ``executed`` results, and checks that
+test_mils_display_in_the_editor loads no model and queues nothing: it adds the MILS nodes
+programmatically, fakes the server's ``mils.progress`` websocket events and the ``executed``
+results, and checks that
   * the server lists /extensions/mils_nodes/mils.js and the browser logs no error or deprecation
     warning because of it;
   * MILS Loop shows the live top K and the score chart, then the final leaderboard and curve;
@@ -13,15 +14,22 @@ server's ``mils.progress`` websocket events and the ``executed`` results, and ch
   * the display adds nothing to the API prompt (app.graphToPrompt) nor to widgets_values, so
     comfy-cli's positional UI->API conversion gives the same inputs as the editor;
   * the final results are saved in the workflow and shown again after reloading it.
-Screenshots go to artifacts/ (git-ignored): mils_live.png, mils_executed.png, mils_reloaded.png, with the
-saved workflow (mils_workflow.json) and the browser console (mils_browser_console.json).
+test_real_loop_run_in_the_editor queues a real MILS Loop from the editor (tiny random CLIP scorer,
+a fake OpenAI-compatible LLM server in this process) and checks that the real websocket events
+update the node while it runs and the final leaderboard lands on it.
+Screenshots go to artifacts/ (git-ignored): mils_live.png, mils_executed.png, mils_reloaded.png,
+mils_real_run.png, with the saved workflow (mils_workflow.json) and the browser console logs.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -135,13 +143,9 @@ async ({workflow}) => {
 
 @pytest.fixture(scope="module")
 def browser_server(tmp_path_factory):
-    """A bare ComfyUI with the pack linked in (no models: nothing is run)."""
+    """ComfyUI with the pack linked in and the tiny random LLM and CLIP (no checkpoint)."""
     paths = comfy_server.comfy_paths()
-    base = tmp_path_factory.mktemp("comfy_browser_base")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / comfy_server.PACK_NAME).symlink_to(comfy_server.REPO, target_is_directory=True)
-    for sub in ("input", "output", "temp", "user", "models"):
-        (base / sub).mkdir()
+    base = comfy_server.prepare_base(tmp_path_factory.mktemp("comfy_browser_base"), paths, checkpoint=False)
     srv = comfy_server.start_server(base, paths)
     try:
         failures = comfy_server.import_failures(srv.log_text())
@@ -149,6 +153,79 @@ def browser_server(tmp_path_factory):
         yield srv
     finally:
         srv.stop()
+
+
+@contextlib.contextmanager
+def editor(srv, logs: list):
+    """The editor in headless Chromium, ready; console messages and page errors go to ``logs``."""
+    from playwright.sync_api import sync_playwright
+
+    status, _ = srv.post("/settings", {"Comfy.TutorialCompleted": True,
+                                       "Comfy.Workflow.ShowMissingModelsWarning": False})
+    assert status == 200
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.on("console", lambda m: logs.append((m.type, m.text, (m.location or {}).get("url", ""))))
+            page.on("pageerror", lambda e: logs.append(("pageerror", str(e), "")))
+            page.goto(srv.url + "/", timeout=90_000)
+            page.wait_for_function(READY, timeout=90_000)
+            page.wait_for_function("() => LiteGraph.registered_node_types?.MILSLoop", timeout=30_000)
+            page.wait_for_timeout(1000)
+            yield page
+        finally:
+            browser.close()
+
+
+def bad_console_entries(logs: list) -> list:
+    """Page errors, errors/warnings that mention MILS, and any frontend deprecation notice."""
+    return [entry for entry in logs if entry[0] == "pageerror"
+            or (entry[0] in ("error", "warning") and ("mils" in entry[1].lower() or "mils" in entry[2].lower()))
+            or "[ComfyUI Deprecated]" in entry[1] or "[ComfyUI Notice]" in entry[1]
+            or (entry[0] == "warning" and "deprecat" in entry[1].lower())]
+
+
+WORDS = ["red", "square", "crimson", "tile", "bright", "flat", "plain", "colour", "block", "scarlet", "simple", "shape"]
+
+
+class _FakeLLM(BaseHTTPRequestHandler):
+    """An OpenAI-compatible /v1/chat/completions that answers numbered captions, different each call."""
+    protocol_version = "HTTP/1.1"
+    calls = itertools.count()
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        choices = []
+        for i in range(body.get("n", 1)):
+            k = next(self.calls)
+            lines = [f"{j + 1}. a {WORDS[(3 * k + j) % 12]} {WORDS[(5 * k + j + 1) % 12]} {WORDS[(k + 2 * j) % 12]} picture"
+                     for j in range(8)]
+            choices.append({"index": i, "message": {"role": "assistant", "content": "\n".join(lines)},
+                            "finish_reason": "stop"})
+        data = json.dumps({"id": "x", "object": "chat.completion", "model": body.get("model"),
+                           "choices": choices}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def fake_llm_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _comfy_cli_convert(paths, workflow: dict, object_info: dict, tmp: Path) -> dict | None:
@@ -168,89 +245,126 @@ def _comfy_cli_convert(paths, workflow: dict, object_info: dict, tmp: Path) -> d
 
 
 def test_mils_display_in_the_editor(browser_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     srv = browser_server
-    status, _ = srv.post("/settings", {"Comfy.TutorialCompleted": True,
-                                       "Comfy.Workflow.ShowMissingModelsWarning": False})
-    assert status == 200
     assert EXTENSION_URL in srv.get("/extensions")
     ARTIFACTS.mkdir(exist_ok=True)
 
     logs: list[tuple[str, str, str]] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1150})
-            page.on("console", lambda m: logs.append((m.type, m.text, (m.location or {}).get("url", ""))))
-            page.on("pageerror", lambda e: logs.append(("pageerror", str(e), "")))
-            page.goto(srv.url + "/", timeout=90_000)
-            page.wait_for_function(READY, timeout=90_000)
-            page.wait_for_function("() => LiteGraph.registered_node_types?.MILSLoop", timeout=30_000)
-            page.wait_for_timeout(1000)
+    with editor(srv, logs) as page:
+        # live progress
+        setup = page.evaluate(SETUP_JS, {"values": LOOP_VALUES, "board": BOARD, "curve": CURVE})
+        ids = setup["ids"]
+        assert setup["lastWidget"] == "mils_display", setup["widgetNames"]
+        assert setup["untouched"] == "", "an event for another node changed this one"
+        assert setup["live"].startswith("running: step 3/4")
+        assert BOARD[1]["text"] in setup["live"] and "warning: the LLM returned" in setup["live"]
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "mils_live.png"))
 
-            # live progress
-            setup = page.evaluate(SETUP_JS, {"values": LOOP_VALUES, "board": BOARD, "curve": CURVE})
-            ids = setup["ids"]
-            assert setup["lastWidget"] == "mils_display", setup["widgetNames"]
-            assert setup["untouched"] == "", "an event for another node changed this one"
-            assert setup["live"].startswith("running: step 3/4")
-            assert BOARD[1]["text"] in setup["live"] and "warning: the LLM returned" in setup["live"]
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "mils_live.png"))
+        # final results
+        done = page.evaluate(EXECUTE_JS, {"ids": ids, "board": BOARD, "curve": CURVE, "finalText": FINAL_TEXT,
+                                          "genText": GENERATE_TEXT, "scoreText": SCORE_TEXT})
+        assert done["display"] == {"loop": FINAL_TEXT, "gen": GENERATE_TEXT, "score": SCORE_TEXT}
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "mils_executed.png"))
 
-            # final results
-            done = page.evaluate(EXECUTE_JS, {"ids": ids, "board": BOARD, "curve": CURVE, "finalText": FINAL_TEXT,
-                                              "genText": GENERATE_TEXT, "scoreText": SCORE_TEXT})
-            assert done["display"] == {"loop": FINAL_TEXT, "gen": GENERATE_TEXT, "score": SCORE_TEXT}
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "mils_executed.png"))
+        workflow = json.loads(done["workflow"])
+        (ARTIFACTS / "mils_workflow.json").write_text(done["workflow"])
+        api = json.loads(done["api"])
+        nodes = {n["id"]: n for n in workflow["nodes"]}
+        loop = nodes[ids["loop"]]
+        assert loop["properties"]["mils_leaderboard"] == BOARD
+        assert loop["properties"]["mils_curve"] == CURVE
+        assert loop["properties"]["mils_text"] == FINAL_TEXT
+        assert nodes[ids["gen"]]["properties"]["mils_text"] == GENERATE_TEXT
+        assert nodes[ids["score"]]["properties"]["mils_text"] == SCORE_TEXT
+        for key, node_id in ids.items():
+            # one entry per real widget, none for the display (its slot would shift positional values)
+            values = nodes[node_id]["widgets_values"]
+            assert len(values) == done["widgetCount"][key] - 1, (key, values)
+            assert None not in values, (key, values)
+            assert "mils_display" not in api[str(node_id)]["inputs"], api[str(node_id)]
+        loop_api = api[str(ids["loop"])]["inputs"]
+        for name, value in LOOP_VALUES.items():
+            if name != "control_after_generate":
+                assert loop_api[name] == value, (name, loop_api)
 
-            workflow = json.loads(done["workflow"])
-            (ARTIFACTS / "mils_workflow.json").write_text(done["workflow"])
-            api = json.loads(done["api"])
-            nodes = {n["id"]: n for n in workflow["nodes"]}
-            loop = nodes[ids["loop"]]
-            assert loop["properties"]["mils_leaderboard"] == BOARD
-            assert loop["properties"]["mils_curve"] == CURVE
-            assert loop["properties"]["mils_text"] == FINAL_TEXT
-            assert nodes[ids["gen"]]["properties"]["mils_text"] == GENERATE_TEXT
-            assert nodes[ids["score"]]["properties"]["mils_text"] == SCORE_TEXT
-            for key, node_id in ids.items():
-                # one entry per real widget, none for the display (its slot would shift positional values)
-                values = nodes[node_id]["widgets_values"]
-                assert len(values) == done["widgetCount"][key] - 1, (key, values)
-                assert None not in values, (key, values)
-                assert "mils_display" not in api[str(node_id)]["inputs"], api[str(node_id)]
-            loop_api = api[str(ids["loop"])]["inputs"]
-            for name, value in LOOP_VALUES.items():
-                if name != "control_after_generate":
-                    assert loop_api[name] == value, (name, loop_api)
+        # comfy-cli's conversion of the saved UI workflow agrees with the editor's API prompt
+        converted = _comfy_cli_convert(srv.paths, workflow, srv.get("/object_info"), tmp_path)
+        if converted is not None:
+            for node_id in ids.values():
+                cli_inputs = converted[str(node_id)]["inputs"]
+                ui_inputs = api[str(node_id)]["inputs"]
+                assert "mils_display" not in cli_inputs
+                assert {k: cli_inputs.get(k) for k in ui_inputs} == ui_inputs, (node_id, cli_inputs, ui_inputs)
 
-            # comfy-cli's conversion of the saved UI workflow agrees with the editor's API prompt
-            converted = _comfy_cli_convert(srv.paths, workflow, srv.get("/object_info"), tmp_path)
-            if converted is not None:
-                for node_id in ids.values():
-                    cli_inputs = converted[str(node_id)]["inputs"]
-                    ui_inputs = api[str(node_id)]["inputs"]
-                    assert "mils_display" not in cli_inputs
-                    assert {k: cli_inputs.get(k) for k in ui_inputs} == ui_inputs, (node_id, cli_inputs, ui_inputs)
-
-            # save -> reload: the final results come back from node.properties
-            reloaded = page.evaluate(RELOAD_JS, {"workflow": done["workflow"]})
-            assert reloaded["MILSLoop"]["display"] == FINAL_TEXT, reloaded
-            assert reloaded["MILSLoop"]["curve"] == CURVE
-            assert reloaded["MILSLLMGenerate"]["display"] == GENERATE_TEXT
-            assert reloaded["MILSScore"]["display"] == SCORE_TEXT
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ARTIFACTS / "mils_reloaded.png"))
-        finally:
-            browser.close()
+        # save -> reload: the final results come back from node.properties
+        reloaded = page.evaluate(RELOAD_JS, {"workflow": done["workflow"]})
+        assert reloaded["MILSLoop"]["display"] == FINAL_TEXT, reloaded
+        assert reloaded["MILSLoop"]["curve"] == CURVE
+        assert reloaded["MILSLLMGenerate"]["display"] == GENERATE_TEXT
+        assert reloaded["MILSScore"]["display"] == SCORE_TEXT
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "mils_reloaded.png"))
 
     (ARTIFACTS / "mils_browser_console.json").write_text(json.dumps(logs, indent=1))
-    bad = [entry for entry in logs if entry[0] == "pageerror"
-           or (entry[0] in ("error", "warning") and ("mils" in entry[1].lower() or "mils" in entry[2].lower()))
-           or "[ComfyUI Deprecated]" in entry[1] or "[ComfyUI Notice]" in entry[1]
-           or (entry[0] == "warning" and "deprecat" in entry[1].lower())]
-    assert not bad, bad
+    assert not bad_console_entries(logs), bad_console_entries(logs)
 
+
+
+REAL_RUN_JS = """
+async (graph) => {
+  window.__milsSeen = [];
+  window.__milsError = null;
+  app.api.addEventListener("execution_error", e => { window.__milsError = e.detail; });
+  app.api.addEventListener("mils.progress", e => {
+    const node = app.graph.getNodeById(e.detail.node);
+    // after the extension's own listener has run
+    setTimeout(() => window.__milsSeen.push(node?.widgets?.find(w => w.name === "mils_display")?.value ?? null), 0);
+  });
+  await app.loadApiJson(graph, "mils_caption.json");
+  await app.queuePrompt(0, 1);   // from the editor, so its client gets the "executed" message
+}
+"""
+
+
+def test_real_loop_run_in_the_editor(browser_server, fake_llm_url):
+    srv = browser_server
+    graph = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1,
+                                                          "color": 0xCC2222}}}
+    graph.update(comfy_server.loaders())
+    graph["2"] = {"class_type": "MILSOpenAILLM", "inputs": {"base_url": fake_llm_url, "model": "fake", "api_key_env": "",
+                                                            "timeout": 30.0, "max_retries": 0,
+                                                            "server_honours_seed": False}}
+    graph["4"] = {"class_type": "MILSLoop", "inputs": comfy_server.loop_inputs(
+        image=["1", 0], keep=4, new_per_step=4, steps=4, seed=3, initial="a green field\na blue circle\na yellow house\na tall tree")}
+    graph["6"] = {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}}
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    logs: list[tuple[str, str, str]] = []
+    with editor(srv, logs) as page:
+        page.evaluate(REAL_RUN_JS, graph)
+        page.wait_for_function("() => window.__milsError || (app.graph.getNodeById(4)?.properties?.mils_text ?? '')"
+                               ".startsWith('best')", timeout=120_000)
+        error = page.evaluate("() => window.__milsError")
+        assert error is None, f"the run failed: {json.dumps(error)[:3000]}"
+        result = page.evaluate("""() => {
+          const n = app.graph.getNodeById(4);
+          app.canvas.ds.scale = 1;
+          app.canvas.ds.offset = [-n.pos[0] + 90, -n.pos[1] + 130];
+          app.graph.setDirtyCanvas(true, true);
+          return {seen: window.__milsSeen, props: n.properties,
+                  display: n.widgets.find(w => w.name === "mils_display").value};
+        }""")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "mils_real_run.png"))
+    (ARTIFACTS / "mils_real_run_console.json").write_text(json.dumps(logs, indent=1))
+
+    live = [v for v in result["seen"] if v and v.startswith("running: step")]
+    assert live, result["seen"]          # the real mils.progress events reached the node while it ran
+    props = result["props"]
+    assert result["display"] == props["mils_text"] and props["mils_text"].startswith("best ")
+    assert len(props["mils_leaderboard"]) == 4
+    assert props["mils_leaderboard"][0]["text"] in props["mils_text"]
+    assert len(props["mils_curve"]) == 5  # step 0 (the initial pool) and 4 LLM steps
+    assert not bad_console_entries(logs), bad_console_entries(logs)

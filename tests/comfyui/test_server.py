@@ -226,11 +226,15 @@ def test_interrupt_stops_the_loop_within_a_step(alive):
     with cs.WsListener(srv) as ws:
         pid = srv.queue(cs.caption_graph(seed=21, steps=steps, save_curve=False), client_id=ws.client_id)
 
-        def mils_step(t, d, at_least=1):
-            return t == "mils.progress" and d.get("step", 0) >= at_least
+        def step_or_end(t, d):
+            return ((t == "mils.progress" and d.get("step", 0) >= 1)
+                    or (t in ("execution_error", "execution_success") and d.get("prompt_id") == pid))
 
         if ws.available:
-            assert ws.wait_for(mils_step, timeout=90), f"no step finished in 90 s:\n{srv.log_tail()}"
+            assert ws.wait_for(step_or_end, timeout=90), f"no step finished in 90 s:\n{srv.log_tail()}"
+            if not ws.of("mils.progress") or max(d.get("step", 0) for d in ws.of("mils.progress")) < 1:
+                assert_success(srv, srv.wait_history(pid, timeout=30))  # fails with the node's error
+                pytest.fail("the loop ended before its first step")
         else:
             time.sleep(8)
         t0 = time.monotonic()
