@@ -1,8 +1,14 @@
-"""Scoring texts through a renderer: text -> image -> image embedding vs a target.
+"""Scoring texts through a renderer: text -> image -> an image score.
 
 Text-to-image prompt enhancement scores each rewrite by rendering it (one fixed seed for every
 candidate, as in the paper) and comparing the picture with the ORIGINAL prompt's text embedding.
-Renders are cached per (renderer, text, seed) so a repeated candidate is never rendered twice.
+Style transfer renders each edit instruction (applied to the content image) and rates the picture
+with the Gram-matrix style scorer (``mils.scorers.gram``).
+
+One implementation serves both: ``RenderedTextScorer`` renders and caches, and hands the images to
+an ``ImageScorer`` (images -> one float each). ``RenderScorer`` is that with the cosine to an
+embedding target. Renders are cached per (renderer, text, seed) so a repeated candidate is never
+rendered twice.
 """
 from __future__ import annotations
 
@@ -23,6 +29,20 @@ class Renderer(Protocol):
     key: str
 
     def render(self, texts: Sequence[str], seed: int) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ImageScorer(Protocol):
+    """Rates images (B, H, W, 3) float 0..1 against a fixed target; knows its direction."""
+
+    key: str
+    direction: Direction
+
+    def image_scores(self, images: torch.Tensor) -> list[float]:
+        """One float per image."""
+        ...
+
+    def format_score(self, score: float) -> str: ...
 
 
 class RenderCache:
@@ -47,27 +67,42 @@ class RenderCache:
             self._images.popitem(last=False)
 
 
-class RenderScorer:
-    """score(text) = cosine(image encoder(render(text)), target); maximised.
-
-    ``batch_size`` candidates are rendered per renderer call (the renderer may split further when
-    memory is short).
-    """
+class CosineImageScorer:
+    """image score = cosine(image encoder(image), target embedding); maximised; shown as 100 x cosine."""
 
     direction: Direction = "maximize"
 
-    def __init__(self, renderer: Renderer, encoder, target: torch.Tensor, *, seed: int = 2024,
-                 batch_size: int = 4, cache: RenderCache | None = None):
+    def __init__(self, encoder, target: torch.Tensor):
         if "image" not in getattr(encoder, "modalities", frozenset()):
             raise InputError("scorer", f"an image-text scorer to rate renders; {encoder.key} does not embed images")
+        target = torch.as_tensor(target).float().flatten()
+        self.encoder = encoder
+        self.target = target / target.norm().clamp_min(1e-8)
+        self.key = f"{encoder.key}|{_target_digest(self.target)}"
+
+    def image_scores(self, images: torch.Tensor) -> list[float]:
+        return (self.encoder.encode_image(images).float() @ self.target).tolist()
+
+    def format_score(self, score: float) -> str:
+        return f"{100.0 * score:.2f}"
+
+
+class RenderedTextScorer:
+    """score(text) = image_scorer(render(text)); the direction and display are the image scorer's.
+
+    ``batch_size`` candidates are rendered per renderer call (the renderer may split further when
+    memory is short). ``renders`` counts renderer work, ``encodes`` the images handed to the scorer.
+    """
+
+    def __init__(self, renderer: Renderer, image_scorer: ImageScorer, *, seed: int = 2024, batch_size: int = 4,
+                 cache: RenderCache | None = None):
         if batch_size < 1:
             raise InputError("batch_size", "at least 1", repr(batch_size))
-        target = torch.as_tensor(target).float().flatten()
-        self.renderer, self.encoder = renderer, encoder
-        self.target = target / target.norm().clamp_min(1e-8)
+        self.renderer, self.image_scorer = renderer, image_scorer
+        self.direction: Direction = image_scorer.direction
         self.seed, self.batch_size = seed, batch_size
         self.cache = cache if cache is not None else RenderCache()
-        self.key = f"render({renderer.key},seed={seed})|{encoder.key}|{_target_digest(self.target)}"
+        self.key = f"render({renderer.key},seed={seed})|{image_scorer.key}"
         self.renders = 0
         self.encodes = 0
 
@@ -87,10 +122,19 @@ class RenderScorer:
     def score(self, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        imgs = self.images(texts)
-        emb = self.encoder.encode_image(imgs)
+        scores = self.image_scorer.image_scores(self.images(texts))
         self.encodes += len(texts)
-        return (emb.float() @ self.target).tolist()
+        return scores
 
     def format_score(self, score: float) -> str:
-        return f"{100.0 * score:.2f}"
+        return self.image_scorer.format_score(score)
+
+
+class RenderScorer(RenderedTextScorer):
+    """score(text) = cosine(image encoder(render(text)), target); maximised."""
+
+    def __init__(self, renderer: Renderer, encoder, target: torch.Tensor, *, seed: int = 2024,
+                 batch_size: int = 4, cache: RenderCache | None = None):
+        cosine = CosineImageScorer(encoder, target)
+        super().__init__(renderer, cosine, seed=seed, batch_size=batch_size, cache=cache)
+        self.encoder, self.target = encoder, cosine.target

@@ -1,0 +1,503 @@
+"""Rendering MILS candidates with diffusers pipelines (text-to-image, instruction edit, image-to-image).
+
+``DiffusersRenderer`` implements the engine's ``Renderer`` protocol (``mils.scorers.render``) over
+any diffusers text-to-image pipeline: texts in, ``(B, H, W, 3)`` float32 0..1 CPU images out,
+deterministic under the seed. ``DiffusersEditRenderer`` does the same for edit instructions applied
+to one content image, with an InstructPix2Pix-style pipeline or an image-to-image pipeline.
+
+Every candidate starts from the same noise (the paper's one fixed seed for every candidate): the
+initial latents are drawn once for a batch of one from a CPU ``torch.Generator`` seeded with
+``seed`` and repeated over the batch (passed as ``latents=``), and each batch position gets its own
+generator seeded with ``seed`` for whatever the pipeline draws later (ancestral / SDE scheduler
+steps, the VAE sample of an image-to-image start). So a text renders the same whether it is
+alone in a pipeline call or one of several, and two identical texts in one call give the same
+picture. Pipelines whose latent layout is not the UNet one (transformer / packed latents) get the
+per-position generators only, which diffusers turns into the same per-candidate noise.
+
+Pipelines are loaded through ``MODEL_CACHE`` (kind ``"renderer"``); diffusers is imported lazily,
+so the rest of the package works without it.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import Cancelled, InputError, MilsError, ModelNotFoundError
+from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ..scorers import _preprocess as pp
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = 'pip install "mils-nodes[diffusers]"'
+_PIPELINE_EXPECTED = "a diffusers pipeline folder (with model_index.json) or a hub id"
+_TASKS = ("text2image", "edit")
+_FINGERPRINT_SUFFIXES = (".json", ".safetensors", ".bin", ".txt", ".model", ".pt", ".ckpt", ".gguf")
+
+
+class MissingDependencyError(MilsError, ImportError):
+    """An optional dependency (here diffusers) is not installed; the message says how to install it."""
+
+
+def _require_diffusers():
+    try:
+        import diffusers  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"rendering with diffusers pipelines needs the diffusers package: {INSTALL_HINT} "
+            f"(or pip install 'diffusers>=0.30'); import failed: {exc}") from exc
+    return diffusers
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True)
+class _Source:
+    location: str   # resolved folder or hub id
+    local: bool
+
+
+def _resolve_source(source) -> _Source:
+    if source is None or not str(source).strip():
+        raise InputError("pipeline", _PIPELINE_EXPECTED, repr(source))
+    raw = str(source).strip()
+    path = Path(raw).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise InputError("pipeline", _PIPELINE_EXPECTED,
+                             f"{path}, a file: single-file checkpoints are not pipelines; load it with diffusers' "
+                             f"from_single_file and save_pretrained the pipeline to a folder")
+        folder = path.resolve()
+        if not (folder / "model_index.json").is_file():
+            what = ("it holds a single model (config.json), not a whole pipeline"
+                    if (folder / "config.json").is_file() else "there is no model_index.json in it")
+            raise InputError("pipeline", _PIPELINE_EXPECTED, f"the folder {folder}, which is not a pipeline: {what}")
+        return _Source(str(folder), True)
+    if pp.looks_like_path(raw):
+        raise pp.missing_local_model(
+            path, what="diffusers pipeline folder",
+            provide="a diffusers pipeline folder (model_index.json and its component folders, as written by "
+                    "save_pretrained or `hf download <hub id> --local-dir <folder>`)")
+    return _Source(raw, False)
+
+
+def _fingerprint(folder: Path) -> str:
+    """Identity of a pipeline folder: its config and weight files (name, size, head and tail hash)."""
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        rel = f.relative_to(folder)
+        if len(rel.parts) <= 2 and f.is_file() and f.suffix in _FINGERPRINT_SUFFIXES:
+            h.update(str(rel.as_posix()).encode())
+            h.update(pp.file_fingerprint(f).encode())
+    return f"{folder.name}:{h.hexdigest()[:12]}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def _auto_load(auto_cls, diffusers, location: str, kwargs: dict):
+    """An AutoPipeline, or the folder's own pipeline class when the AutoPipeline has no mapping for it."""
+    try:
+        return auto_cls.from_pretrained(location, **kwargs)
+    except ValueError as exc:
+        if "can't find a pipeline" not in str(exc) and "can't find" not in str(exc):
+            raise
+        log.info("%s has no mapping for %s; loading the folder's own pipeline class", auto_cls.__name__, location)
+        return diffusers.DiffusionPipeline.from_pretrained(location, **kwargs)
+
+
+def _from_pretrained(src: _Source, task: str, torch_dtype):
+    diffusers = _require_diffusers()
+    kwargs: dict[str, Any] = {"torch_dtype": torch_dtype}
+    if src.local:
+        kwargs["local_files_only"] = True
+    try:
+        if task == "text2image":
+            return _auto_load(diffusers.AutoPipelineForText2Image, diffusers, src.location, kwargs)
+        return _auto_load(diffusers.AutoPipelineForImage2Image, diffusers, src.location, kwargs)
+    except MilsError:
+        raise
+    except Exception as exc:
+        if src.local:
+            raise InputError("pipeline", "a loadable diffusers pipeline folder",
+                             f"the folder {src.location}, which failed to load as a pipeline "
+                             f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        if pp.is_download_failure(exc):
+            raise pp.hub_model_unavailable(src.location, what="diffusers pipeline", cause=exc,
+                                           pass_as="pipeline='{path}'") from exc
+        raise InputError("pipeline", "a loadable diffusers pipeline",
+                         f"{src.location} ({type(exc).__name__}: {_first_line(exc)})") from exc
+
+
+def load_diffusers_pipeline(source: str | os.PathLike, device: str = "auto", dtype: str = "auto", *,
+                            task: str = "text2image"):
+    """Load (or fetch from MODEL_CACHE) a diffusers pipeline from a folder or a hub id.
+
+    ``task="text2image"`` goes through AutoPipelineForText2Image, ``"edit"`` through
+    AutoPipelineForImage2Image (which turns a text-to-image folder into its image-to-image
+    pipeline); a pipeline class neither knows (InstructPix2Pix, community pipelines) loads as
+    itself through DiffusionPipeline. The pipeline is moved to ``device`` ("auto": cuda, mps, cpu)
+    in ``dtype`` ("auto": bf16/fp16 on GPUs, fp32 on the CPU), with its progress bar off.
+
+    Raises InputError (naming ``pipeline``) for a folder that is not a loadable pipeline,
+    ModelNotFoundError for a missing path or a hub id that is neither cached nor downloadable, and
+    MissingDependencyError when diffusers is not installed.
+    """
+    if task not in _TASKS:
+        raise InputError("task", f"one of {', '.join(_TASKS)}", repr(task))
+    src = _resolve_source(source)
+    _require_diffusers()
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    key = ModelKey(kind="renderer", source=f"diffusers:{src.location}",
+                   dtype=str(torch_dtype).removeprefix("torch."), device=dev, extra=f"task={task}")
+
+    def load():
+        pipe = _from_pretrained(src, task, torch_dtype)
+        pipe = pipe.to(dev)
+        if hasattr(pipe, "set_progress_bar_config"):
+            pipe.set_progress_bar_config(disable=True)
+        ident = _fingerprint(Path(src.location)) if src.local else src.location
+        pipe._mils_ident = f"{ident}:{type(pipe).__name__}"
+        log.info("diffusers %s ready on %s (%s)", pipe._mils_ident, dev, torch_dtype)
+        return pipe
+
+    return MODEL_CACHE.get_or_load(key, load)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _check_int(name: str, value, lo: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise InputError(name, what, repr(value))
+    return value
+
+
+def _check_size(name: str, value) -> int:
+    _check_int(name, value, 8, "an integer of at least 8")
+    if value % 8:
+        raise InputError(name, "a multiple of 8", repr(value))
+    return value
+
+
+def _check_float(name: str, value, lo: float, hi: float = math.inf, *, open_lo: bool = False) -> float:
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+          and (value > lo if open_lo else value >= lo) and value <= hi)
+    if not ok:
+        rng = f"in ({lo:g}, {hi:g}]" if open_lo else (f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]")
+        raise InputError(name, f"a finite number {rng}", repr(value))
+    return float(value)
+
+
+def _digest(data: bytes, n: int = 12) -> str:
+    return hashlib.sha1(data).hexdigest()[:n]
+
+
+def _is_oom(exc: BaseException) -> bool:
+    types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None))
+                  if isinstance(t, type))
+    if types and isinstance(exc, types):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _cancel_callback(pipe, step, timestep, callback_kwargs):
+    from ..cancel import requested
+
+    if requested():
+        raise Cancelled("rendering cancelled")
+    return callback_kwargs
+
+
+class _DiffusersBase:
+    """Shared batching, seeding, cancellation and output handling of the diffusers renderers."""
+
+    task = "text2image"
+
+    def __init__(self, pipeline, *, width: int, height: int, steps: int, guidance_scale: float | None,
+                 negative_prompt: str, batch_size: int, call_kwargs: Mapping[str, Any] | None,
+                 device: str, dtype: str):
+        if isinstance(pipeline, (str, os.PathLike)):
+            pipeline = load_diffusers_pipeline(pipeline, device, dtype, task=self.task)
+        if pipeline is None or not callable(pipeline) or not hasattr(pipeline, "components"):
+            raise InputError("pipeline", "a diffusers pipeline, its folder or a hub id", type(pipeline).__name__)
+        self.pipe = pipeline
+        self.width, self.height = _check_size("width", width), _check_size("height", height)
+        self.steps = _check_int("steps", steps, 1, "an integer of at least 1")
+        self.guidance_scale = None if guidance_scale is None else _check_float("guidance_scale", guidance_scale, 0.0)
+        if not isinstance(negative_prompt, str):
+            raise InputError("negative_prompt", "a string", type(negative_prompt).__name__)
+        self.negative_prompt = negative_prompt
+        self.batch_size = _check_int("batch_size", batch_size, 1, "an integer of at least 1")
+        self.max_batch = batch_size        # halved for good after an out-of-memory error
+        self.call_kwargs = dict(call_kwargs or {})
+        self.pipeline_calls = 0
+        self._params = inspect.signature(pipeline.__call__).parameters
+        if negative_prompt and "negative_prompt" not in self._params:
+            raise InputError("negative_prompt", f"no negative prompt: {type(pipeline).__name__} takes none",
+                             repr(negative_prompt))
+        ident = getattr(pipeline, "_mils_ident", None) or \
+            f"{type(pipeline).__name__}:{getattr(pipeline, 'name_or_path', '')}#{id(pipeline):x}"
+        self._ident = ident
+
+    # -- pieces the subclasses fill in ---------------------------------------------------------
+
+    def _latent_channels(self) -> int | None:
+        return None
+
+    def _task_kwargs(self, n: int) -> dict[str, Any]:
+        return {}
+
+    # -- seeding -------------------------------------------------------------------------------
+
+    def _model_dtype(self) -> torch.dtype:
+        for name in ("unet", "transformer", "vae"):
+            module = getattr(self.pipe, name, None)
+            if module is not None and hasattr(module, "dtype"):
+                return module.dtype
+        return torch.float32
+
+    def latent_shape(self) -> tuple[int, ...] | None:
+        """The (1, C, h, w) start-noise shape for UNet-latent pipelines, else None (generators only)."""
+        if "latents" not in self._params:
+            return None
+        if getattr(self.pipe, "unet", None) is None or getattr(self.pipe, "vae", None) is None:
+            return None
+        factor = getattr(self.pipe, "vae_scale_factor", None)
+        prepare = getattr(self.pipe, "prepare_latents", None)
+        channels = self._latent_channels()
+        if not isinstance(factor, int) or factor < 1 or prepare is None or not isinstance(channels, int):
+            return None
+        names = list(inspect.signature(prepare).parameters)[:4]
+        if names != ["batch_size", "num_channels_latents", "height", "width"]:
+            return None
+        return (1, channels, self.height // factor, self.width // factor)
+
+    def initial_latents(self, seed: int, n: int) -> torch.Tensor | None:
+        """The start noise of batch 1 from a CPU generator seeded with ``seed``, repeated ``n`` times."""
+        shape = self.latent_shape()
+        if shape is None:
+            return None
+        g = torch.Generator("cpu").manual_seed(int(seed))
+        noise = torch.randn(shape, generator=g, dtype=torch.float32)
+        return noise.to(self._model_dtype()).repeat(n, *([1] * (len(shape) - 1)))
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def _call(self, texts: list[str], seed: int) -> torch.Tensor:
+        from ..cancel import requested
+
+        if requested():
+            raise Cancelled("rendering cancelled")
+        n = len(texts)
+        kwargs: dict[str, Any] = dict(self.call_kwargs)
+        kwargs.update(prompt=list(texts), num_inference_steps=self.steps, output_type="np",
+                      generator=[torch.Generator("cpu").manual_seed(int(seed)) for _ in range(n)])
+        if self.guidance_scale is not None and "guidance_scale" in self._params:
+            kwargs["guidance_scale"] = self.guidance_scale
+        if self.negative_prompt:
+            kwargs["negative_prompt"] = [self.negative_prompt] * n
+        latents = self.initial_latents(seed, n)
+        if latents is not None:
+            kwargs["latents"] = latents
+        if "callback_on_step_end" in self._params:
+            kwargs["callback_on_step_end"] = _cancel_callback
+        kwargs.update(self._task_kwargs(n))
+        self.pipeline_calls += 1
+        try:
+            with torch.inference_mode():
+                out = self.pipe(**kwargs)
+        except (MilsError, torch.cuda.OutOfMemoryError):
+            raise
+        except ValueError as exc:  # diffusers' check_inputs: sizes, prompt lengths, ...
+            raise InputError("pipeline", f"settings {type(self.pipe).__name__} accepts", _first_line(exc)) from exc
+        images = out.images if hasattr(out, "images") else out[0]
+        if not torch.is_tensor(images):
+            import numpy as np
+
+            images = torch.from_numpy(np.stack([np.asarray(im, dtype=np.float32) for im in images])
+                                      if isinstance(images, list) else np.asarray(images))
+        images = images.detach().to("cpu", torch.float32)
+        if images.ndim != 4 or images.shape[0] != n:
+            raise RuntimeError(f"{type(self.pipe).__name__} returned images of shape {tuple(images.shape)} "
+                               f"for {n} prompts")
+        if images.shape[-1] not in (1, 3, 4) and images.shape[1] in (1, 3, 4):
+            images = images.movedim(1, -1)
+        if images.shape[-1] == 1:
+            images = images.expand(-1, -1, -1, 3)
+        return images[..., :3].clamp(0.0, 1.0).contiguous()
+
+    def render(self, texts: Sequence[str], seed: int) -> torch.Tensor:
+        """``(len(texts), height, width, 3)`` float32 CPU images in 0..1; the same ``seed`` noise for every text."""
+        texts = pp.check_texts(texts, "texts")
+        if not texts:
+            return torch.zeros(0, self.height, self.width, 3)
+        seed = int(seed)
+        out: list[torch.Tensor] = []
+        i = 0
+        while i < len(texts):
+            n = min(self.max_batch, len(texts) - i)
+            out_of_memory = False
+            try:
+                out.append(self._call(texts[i:i + n], seed))
+            except Exception as exc:
+                if n > 1 and _is_oom(exc):
+                    out_of_memory = True  # handled once the exception (and the tensors it holds) are gone
+                else:
+                    raise
+            if out_of_memory:
+                self.max_batch = max(1, n // 2)
+                log.warning("diffusers render: out of memory with %d images per call; retrying with %d", n,
+                            self.max_batch)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            i += n
+        return torch.cat(out)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key}>"
+
+
+class DiffusersRenderer(_DiffusersBase):
+    """Renders texts with a diffusers text-to-image pipeline (SD 1.x/2.x, SDXL, SD3, FLUX, PixArt, ...).
+
+    ``pipeline``: a loaded pipeline, or a folder / hub id (loaded through ``load_diffusers_pipeline``
+    with ``device`` and ``dtype``). ``steps`` is num_inference_steps, ``guidance_scale`` is passed
+    when the pipeline takes one (None: the pipeline's default), ``negative_prompt`` when not empty,
+    ``call_kwargs`` go to every pipeline call as they are (e.g. ``max_sequence_length``). Up to
+    ``batch_size`` texts go through one pipeline call (halved after an out-of-memory error).
+    """
+
+    task = "text2image"
+
+    def __init__(self, pipeline, *, width: int = 256, height: int = 256, steps: int = 4,
+                 guidance_scale: float | None = 7.0, negative_prompt: str = "", batch_size: int = 4,
+                 call_kwargs: Mapping[str, Any] | None = None, device: str = "auto", dtype: str = "auto"):
+        super().__init__(pipeline, width=width, height=height, steps=steps, guidance_scale=guidance_scale,
+                         negative_prompt=negative_prompt, batch_size=batch_size, call_kwargs=call_kwargs,
+                         device=device, dtype=dtype)
+        if any(p in self._params for p in ("strength", "image_guidance_scale", "mask_image")):
+            raise InputError("pipeline", "a text-to-image pipeline",
+                             f"{type(self.pipe).__name__}, which edits an input image (use DiffusersEditRenderer)")
+        extra = _digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
+        cfg = "default" if self.guidance_scale is None else f"{self.guidance_scale:g}"
+        self.key = (f"diffusers({self._ident},size={self.width}x{self.height},steps={self.steps},cfg={cfg},"
+                    f"neg={_digest(self.negative_prompt.encode())},kwargs={extra})")
+
+    def _latent_channels(self) -> int | None:
+        channels = getattr(getattr(self.pipe.unet, "config", None), "in_channels", None)
+        return channels if isinstance(channels, int) else None
+
+    def _task_kwargs(self, n: int) -> dict[str, Any]:
+        kw = {}
+        if "height" in self._params:
+            kw["height"] = self.height
+        if "width" in self._params:
+            kw["width"] = self.width
+        return kw
+
+
+def _content_image(image) -> torch.Tensor:
+    """A PIL image, or a (H, W, C) / (1, H, W, C) tensor in 0..1, as (1, H, W, 3) float32."""
+    try:
+        from PIL import Image
+
+        if isinstance(image, Image.Image):
+            import numpy as np
+
+            image = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
+    except ImportError:  # pragma: no cover
+        pass
+    if torch.is_tensor(image) and image.ndim == 3:
+        image = image[None]
+    image = pp.check_images(image, "image")
+    if image.shape[0] != 1:
+        raise InputError("image", "one content image (batch of 1)", f"shape {tuple(image.shape)}")
+    return image.to("cpu", torch.float32)
+
+
+class DiffusersEditRenderer(_DiffusersBase):
+    """Applies each text as an edit instruction to one content image.
+
+    With an instruction-edit pipeline (StableDiffusionInstructPix2PixPipeline: ``mode == "instruct"``)
+    the text is the instruction and ``image_guidance_scale`` weighs the content image; with an
+    image-to-image pipeline (AutoPipelineForImage2Image: ``mode == "img2img"``) the text is the
+    prompt and ``strength`` says how far from the content image to go. The content image is resized
+    to ``width`` x ``height`` (default: its own size, rounded down to multiples of 8).
+    """
+
+    task = "edit"
+
+    def __init__(self, pipeline, image, *, width: int | None = None, height: int | None = None, steps: int = 20,
+                 guidance_scale: float | None = 7.0, image_guidance_scale: float = 1.5, strength: float = 0.75,
+                 negative_prompt: str = "", batch_size: int = 4, call_kwargs: Mapping[str, Any] | None = None,
+                 device: str = "auto", dtype: str = "auto"):
+        img = _content_image(image)
+        h, w = img.shape[1:3]
+        width = width if width is not None else max(8, w // 8 * 8)
+        height = height if height is not None else max(8, h // 8 * 8)
+        super().__init__(pipeline, width=width, height=height, steps=steps, guidance_scale=guidance_scale,
+                         negative_prompt=negative_prompt, batch_size=batch_size, call_kwargs=call_kwargs,
+                         device=device, dtype=dtype)
+        if "image" not in self._params:
+            raise InputError("pipeline", "an instruction-edit (InstructPix2Pix) or image-to-image pipeline",
+                             f"{type(self.pipe).__name__}, which takes no input image")
+        if "image_guidance_scale" in self._params:
+            self.mode = "instruct"
+        elif "strength" in self._params:
+            self.mode = "img2img"
+        else:
+            raise InputError("pipeline", "an instruction-edit (InstructPix2Pix) or image-to-image pipeline",
+                             f"{type(self.pipe).__name__} (takes neither image_guidance_scale nor strength)")
+        self.image_guidance_scale = _check_float("image_guidance_scale", image_guidance_scale, 0.0)
+        self.strength = _check_float("strength", strength, 0.0, 1.0, open_lo=True)
+        if self.mode == "img2img" and int(self.steps * self.strength) < 1:
+            raise InputError("strength", f"steps x strength of at least 1 (steps={self.steps})", repr(strength))
+        x = img.movedim(-1, 1)
+        if (h, w) != (self.height, self.width):
+            x = F.interpolate(x, size=(self.height, self.width), mode="bilinear", align_corners=False,
+                              antialias=self.height < h or self.width < w).clamp(0.0, 1.0)
+        self.image = x.contiguous()    # (1, 3, H, W) float32 0..1 on the CPU
+        knob = f"igs={self.image_guidance_scale:g}" if self.mode == "instruct" else f"strength={self.strength:g}"
+        extra = _digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
+        cfg = "default" if self.guidance_scale is None else f"{self.guidance_scale:g}"
+        content = _digest(self.image.numpy().tobytes())
+        self.key = (f"diffusers-edit({self._ident},{self.mode},size={self.width}x{self.height},steps={self.steps},"
+                    f"cfg={cfg},{knob},neg={_digest(self.negative_prompt.encode())},content={content},"
+                    f"kwargs={extra})")
+
+    def _latent_channels(self) -> int | None:
+        if self.mode != "instruct":
+            return None  # img2img starts from the noised content image: per-position generators
+        channels = getattr(getattr(self.pipe.vae, "config", None), "latent_channels", None)
+        return channels if isinstance(channels, int) else None
+
+    def _task_kwargs(self, n: int) -> dict[str, Any]:
+        kw: dict[str, Any] = {"image": self.image.repeat(n, 1, 1, 1)}
+        if self.mode == "instruct":
+            kw["image_guidance_scale"] = self.image_guidance_scale
+        else:
+            kw["strength"] = self.strength
+        for name, value in (("height", self.height), ("width", self.width)):
+            if name in self._params:
+                kw[name] = value
+        return kw
+
+
+__all__ = ["DiffusersEditRenderer", "DiffusersRenderer", "MissingDependencyError", "load_diffusers_pipeline",
+           "INSTALL_HINT"]
