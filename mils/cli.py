@@ -1,9 +1,11 @@
-"""The ``mils`` command: caption media, invert embeddings, list and download models."""
+"""The ``mils`` command: caption media, invert embeddings, enhance text-to-image prompts, list and download models."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -47,6 +49,17 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _size_arg(value: str) -> tuple[int, int]:
+    """"256" or "768x512" (width x height) as (width, height)."""
+    w, sep, h = str(value).lower().strip().partition("x")
+    try:
+        width = int(w)
+        height = int(h) if sep else width
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or WIDTHxHEIGHT, got {value!r}") from None
+    return width, height
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mils", description="MILS: an LLM proposes, a multimodal model scores, repeat.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -63,6 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedding", type=Path, help="a .safetensors file with an 'embedding' tensor, or a .npy file")
     p.add_argument("--term", action="append", default=[], metavar="KIND:WEIGHT:VALUE",
                    help="add a weighted term, e.g. image:1:cat.jpg  audio:0.5:rain.wav  text:-1:photo  text:1:watercolor")
+    _model_args(p)
+    _search_args(p)
+
+    p = sub.add_parser("enhance", help="rewrite a text-to-image prompt: render each rewrite with a diffusers "
+                                        "pipeline and score the picture against the original prompt")
+    p.add_argument("prompt", help="the text-to-image prompt to improve")
+    p.add_argument("--pipeline", required=True,
+                   help="a diffusers text-to-image pipeline: a folder with model_index.json or a hub id")
+    g = p.add_argument_group("rendering")
+    g.add_argument("--preview-size", default="256", type=_size_arg, metavar="N|WxH",
+                   help="size of the renders scored during the search (default 256; the paper: 256)")
+    g.add_argument("--preview-steps", type=int, default=4, help="denoising steps of the search renders (default 4)")
+    g.add_argument("--final-size", default="1024", type=_size_arg, metavar="N|WxH",
+                   help="size of the before/after renders (default 1024)")
+    g.add_argument("--final-steps", type=int, default=30, help="denoising steps of the before/after renders (default 30)")
+    g.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance scale (default 7.0)")
+    g.add_argument("--negative", default="", help="negative prompt for every render (default none)")
+    g.add_argument("--render-seed", type=int, default=2024,
+                   help="the one seed every candidate is rendered with (default 2024, as in the paper)")
+    g.add_argument("--render-batch", type=int, default=4, help="prompts per pipeline call (default 4)")
+    p.add_argument("--out", type=Path, help="output folder (default ./mils-enhance-<prompt slug>)")
     _model_args(p)
     _search_args(p)
 
@@ -327,7 +361,153 @@ def _cmd_invert(args) -> int:
     return 0
 
 
-_COMMANDS = {"caption": _cmd_caption, "invert": _cmd_invert, "presets": _cmd_presets, "download": _cmd_download}
+ENHANCE_FILES = {"best_prompt": "best_prompt.txt", "before": "before.png", "after": "after.png",
+                 "contact_sheet": "contact_sheet.png", "result": "result.json"}
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "prompt"
+
+
+def _to_pil(image):
+    """A (H, W, 3) float 0..1 tensor as an RGB PIL image."""
+    import numpy as np
+    from PIL import Image
+
+    arr = (image.detach().to("cpu").float().clamp(0, 1).numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(arr, "RGB")
+
+
+def _png_bytes(image) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    (image if hasattr(image, "save") else _to_pil(image)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def contact_sheet(images, labels):
+    """One row of images, each with its lines of label centred below it (white background, Pillow's font)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    tiles = [_to_pil(im) for im in images]
+    w, h = max(t.width for t in tiles), max(t.height for t in tiles)
+    try:
+        font = ImageFont.load_default(size=max(10, min(20, w // 14)))
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def extent(text: str) -> tuple[int, int]:
+        left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+        return right - left, bottom - top
+
+    lines = [line for lab in labels for line in lab]
+    line_h = max([extent(line)[1] for line in lines] + [8]) + 4
+    col = max([w] + [extent(line)[0] for line in lines])
+    pad = 8
+    rows = max([len(lab) for lab in labels] + [0])
+    sheet = Image.new("RGB", (pad + len(tiles) * (col + pad), 2 * pad + h + 4 + rows * line_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (tile, lab) in enumerate(zip(tiles, labels)):
+        x = pad + i * (col + pad)
+        sheet.paste(tile, (x + (col - tile.width) // 2, pad))
+        for j, line in enumerate(lab):
+            draw.text((x + (col - extent(line)[0]) // 2, pad + h + 4 + j * line_h), line, fill="black", font=font)
+    return sheet
+
+
+def _check_enhance_args(args) -> str:
+    from .errors import InputError
+
+    prompt = (args.prompt or "").strip()
+    if not prompt:
+        raise InputError("prompt", "a non-empty text-to-image prompt", repr(args.prompt))
+    if args.pool:
+        raise InputError("--pool", "no pool: enhance starts from the prompt itself", repr(args.pool))
+    for name, (w, h) in (("--preview-size", args.preview_size), ("--final-size", args.final_size)):
+        if min(w, h) < 8 or w % 8 or h % 8:
+            raise InputError(name, "a width and height of at least 8 that are multiples of 8", f"{w}x{h}")
+    for name, v in (("--preview-steps", args.preview_steps), ("--final-steps", args.final_steps),
+                    ("--render-batch", args.render_batch)):
+        if v < 1:
+            raise InputError(name, "at least 1", repr(v))
+    if not math.isfinite(args.guidance) or args.guidance < 0:
+        raise InputError("--guidance", "a finite number >= 0", repr(args.guidance))
+    return prompt
+
+
+def _cmd_enhance(args) -> int:
+    import torch
+
+    from .cache import atomic_write_bytes, atomic_write_text
+    from .renderers import DiffusersRenderer, load_diffusers_pipeline
+    from .runner import search_config
+    from .scorers.render import RenderScorer
+    from .search import run_search
+    from .targets import text_target
+    from .tasks import get_task
+
+    prompt = _check_enhance_args(args)
+    task = get_task("t2i_enhance")
+    cfg = search_config(task, args.preset, seed=args.seed, **_overrides(args))
+    out_dir = args.out or Path.cwd() / f"mils-enhance-{_slug(prompt)}"
+    (pw, ph), (fw, fh) = args.preview_size, args.final_size
+
+    pipe = load_diffusers_pipeline(args.pipeline, args.device, args.dtype)
+    look = dict(guidance_scale=args.guidance, negative_prompt=args.negative, batch_size=args.render_batch)
+    preview = DiffusersRenderer(pipe, width=pw, height=ph, steps=args.preview_steps, **look)
+    final = DiffusersRenderer(pipe, width=fw, height=fh, steps=args.final_steps, **look)
+    encoder = _load_encoder(args, "t2i_enhance")
+    # every render is scored against the ORIGINAL prompt, all with the one render seed
+    scorer = RenderScorer(preview, encoder, text_target(encoder, prompt, name="prompt"), seed=args.render_seed,
+                          batch_size=args.render_batch)
+    generator = _load_generator(args, "t2i_enhance")
+    bar = _Progress("enhance", args.quiet)
+    try:
+        res = run_search(generator, scorer, task, [prompt], cfg, intent=prompt, progress=bar)
+    finally:
+        bar.close()
+    best = res.best_text
+
+    # everything is made in memory first; the files are written (each atomically) only at the end
+    sheet = contact_sheet(scorer.images([rec.leaderboard[0].text for rec in res.history]),
+                          [["start" if rec.step == 0 else f"step {rec.step}", f"{rec.best_score:.4f}"]
+                           for rec in res.history])
+    finals = final.render(list(dict.fromkeys([prompt, best])), args.render_seed)
+    before, after = finals[0], finals[-1]
+    final_scores = (encoder.encode_image(torch.stack([before, after])).float() @ scorer.target).tolist()
+    payload = {
+        "prompt": prompt, "best_prompt": best, "out_dir": str(out_dir), "task": task.name,
+        "pipeline": str(args.pipeline), "renderer": preview.key, "final_renderer": final.key,
+        "llm": generator.key, "scorer": encoder.key, "preset": args.preset, "seed": args.seed,
+        "settings": {"preview_size": [pw, ph], "preview_steps": args.preview_steps, "final_size": [fw, fh],
+                     "final_steps": args.final_steps, "guidance": args.guidance, "negative": args.negative,
+                     "render_seed": args.render_seed, "render_batch": args.render_batch, "keep": cfg.keep,
+                     "new_per_step": cfg.new_per_step, "steps": cfg.steps, "patience": cfg.patience},
+        "final_scores": {"before": final_scores[0], "after": final_scores[1]},
+        "files": dict(ENHANCE_FILES),
+        **res.to_dict(),
+    }
+    blobs = {"before": _png_bytes(before), "after": _png_bytes(after), "contact_sheet": _png_bytes(sheet),
+             "best_prompt": (best + "\n").encode("utf-8")}
+    for name, data in blobs.items():
+        atomic_write_bytes(out_dir / ENHANCE_FILES[name], data)
+    atomic_write_text(out_dir / ENHANCE_FILES["result"], json.dumps(payload, indent=1))  # last: marks it done
+
+    if args.json:
+        print(json.dumps(payload, indent=1))
+    else:
+        print(_summary("enhance", res))
+        print(f"  {res.renders} preview renders at {pw}x{ph}; final {fw}x{fh}, {args.final_steps} steps: "
+              f"original {final_scores[0]:.4f} -> best {final_scores[1]:.4f}")
+        print(f"  saved in {out_dir}: " + ", ".join(ENHANCE_FILES.values()))
+    return 0
+
+
+_COMMANDS = {"caption": _cmd_caption, "invert": _cmd_invert, "enhance": _cmd_enhance, "presets": _cmd_presets,
+             "download": _cmd_download}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

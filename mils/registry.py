@@ -23,7 +23,7 @@ SCORER_FOLDER = "mils"        # models/mils for the pack's scorers
 @dataclass(frozen=True)
 class Preset:
     name: str
-    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap"
+    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "vgg19" (Gram features)
     repo_id: str
     description: str
     size: str
@@ -61,7 +61,13 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            processor_repo="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"),
     Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
            "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
+    Preset("vgg19", "vgg19", "timm/vgg19.tv_in1k",
+           "style-transfer scorer: VGG19 ImageNet features for the Gram-matrix style loss (the paper's)", "0.6 GB",
+           ("*.safetensors", "*.json")),
 ]}
+
+GRAM_KINDS = frozenset({"vgg19"})   # feature extractors for the Gram style scorer, not text-image encoders
+
 
 def _register_hints() -> None:
     """Loaders name the preset in their 'not found' messages when a hub id belongs to one."""
@@ -189,11 +195,14 @@ def detect_scorer_kind(path: Path) -> str:
     cfg = path / "config.json"
     if cfg.is_file():
         try:
-            model_type = json.loads(cfg.read_text()).get("model_type", "")
+            config = json.loads(cfg.read_text())
         except (OSError, ValueError):
-            model_type = ""
+            config = {}
+        model_type = config.get("model_type", "") if isinstance(config, dict) else ""
         if model_type == "clap":
             return "clap"
+        if isinstance(config, dict) and str(config.get("architecture", "")).startswith("vgg"):
+            return "vgg19"  # timm's vgg19.tv_in1k: Gram features, refused by the encoder loaders
         if (path / "processor").is_dir():
             return "pickscore"
         return "hf_clip"
@@ -212,6 +221,10 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
         raise InputError("scorer", "a preset name, a model folder, or kind:source")
     spec = str(spec).strip()
     if spec in PRESETS:
+        if PRESETS[spec].kind in GRAM_KINDS:
+            raise InputError("scorer", "a text-image or text-audio encoder preset",
+                             f"{spec} (VGG19 features for the Gram style scorer: load them with "
+                             f"load_gram_features or the MILS Gram Style node)")
         preset, path = _local_preset(spec, models_dir, allow_download)
         if preset.kind == "llm":
             raise InputError("scorer", "a scorer preset", f"{spec} (an LLM)")
@@ -228,7 +241,8 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
         kind, _, source = spec.partition(":")
         if not source:
             raise ModelNotFoundError(
-                f"scorer {spec!r} is neither a preset ({', '.join(n for n, p in PRESETS.items() if p.kind != 'llm')}), "
+                f"scorer {spec!r} is neither a preset "
+                f"({', '.join(n for n, p in PRESETS.items() if p.kind != 'llm' and p.kind not in GRAM_KINDS)}), "
                 f"nor an existing file or folder, nor kind:source")
     return _load_kind(kind, source, device=device, dtype=dtype)
 
@@ -254,4 +268,32 @@ def _load_kind(kind: str, source: str, *, device: str, dtype: str):
         from .scorers.clap import load_clap
 
         return load_clap(source, device=device, dtype=dtype)
+    if kind in GRAM_KINDS:
+        raise InputError("scorer", "a text-image or text-audio encoder",
+                         f"{source} (VGG19 features for the Gram style scorer: use load_gram_features)")
     raise InputError("scorer", "kind open_clip, hf, pickscore, clap or py", repr(kind))
+
+
+def load_gram_features(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "float32",
+                       allow_download: bool = False):
+    """Feature extractor for the Gram style scorer (``mils.scorers.gram``).
+
+    ``spec``: the preset ``vgg19`` (downloaded into ``models_dir/mils/vgg19`` by `mils download vgg19`),
+    a local VGG19 weights file or folder (torchvision ``vgg19-*.pth`` or timm ``model.safetensors``),
+    ``vgg19:<path>``, or ``py:module:function`` returning any ``FeatureExtractor``.
+    """
+    from .scorers.gram import load_vgg19
+
+    if not spec or not str(spec).strip():
+        raise InputError("features", "vgg19, a VGG19 weights file or folder, or py:module:function")
+    spec = str(spec).strip()
+    if spec.startswith("py:"):
+        return _load_factory(spec[3:], "features")
+    if spec in PRESETS:
+        if PRESETS[spec].kind not in GRAM_KINDS:
+            raise InputError("features", "a Gram feature preset (vgg19)", f"{spec} (a {PRESETS[spec].kind} model)")
+        _, path = _local_preset(spec, models_dir, allow_download)
+        return load_vgg19(path, device=device, dtype=dtype)
+    if spec.startswith("vgg19:"):
+        spec = spec[len("vgg19:"):]
+    return load_vgg19(spec, device=device, dtype=dtype)

@@ -4,6 +4,7 @@ Node ids are public API (saved workflows reference them): never rename one.
 """
 from . import bridge
 from .download import MILSDownloadModel
+from .gram import MILSGramStyle
 from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from .loop import MILSLoop
 from .scorer import MILSScore, MILSScorerLoader
@@ -17,6 +18,7 @@ NODES = [
     ("MILSScore", MILSScore, "MILS Score"),
     ("MILSLoop", MILSLoop, "MILS Loop"),
     ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
+    ("MILSGramStyle", MILSGramStyle, "MILS Gram Style"),
 ]
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in NODES}

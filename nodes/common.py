@@ -5,6 +5,7 @@ from ._engine import errors
 
 LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"
+GRAM_TYPE = "MILS_STYLE_SCORER"   # MILS Gram Style: a style (+ content) scorer for style transfer
 CATEGORY = "MILS"
 
 DTYPES = ["auto", "float32", "float16", "bfloat16"]

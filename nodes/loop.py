@@ -106,11 +106,17 @@ class MILSLoop:
             "render_batch": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Candidates rendered per "
                                      "sampler call (halved automatically when memory runs out)."}),
             "negative": ("STRING", {"multiline": True, "default": "", "tooltip": "Negative prompt for the previews."}),
+            "content_image": ("IMAGE", {"tooltip": "Edit mode: every candidate is applied to this image as "
+                                        "img2img with your MODEL (an edit instruction or a prompt), instead of "
+                                        "rendering from noise."}),
+            "denoise": ("FLOAT", {"default": 0.6, "min": 0.05, "max": 1.0, "step": 0.05, "tooltip": "Edit mode: how "
+                                  "much of the content image is repainted (1.0 = nothing kept)."}),
         }, "hidden": {"unique_id": "UNIQUE_ID"}}
 
     def run(self, llm, scorer, task, budget, keep, new_per_step, steps, patience, seed, image=None, audio=None,
             text="", initial="", model=None, clip=None, vae=None, sampler_name="euler", scheduler="normal",
-            render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", unique_id=None):
+            render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", content_image=None, denoise=0.6,
+            unique_id=None):
         text = text or ""
         task_name = pick_task(task, image, audio, text, model)
         task_def = tasks.get_task(task_name)
@@ -123,7 +129,8 @@ class MILSLoop:
             if task_name == "t2i_enhance":
                 scorer_obj, start, renderer = self._enhancement(encoder, text, initial, model, clip, vae,
                                                                 sampler_name, scheduler, render_steps, cfg,
-                                                                preview_size, render_batch, negative, seed)
+                                                                preview_size, render_batch, negative, seed,
+                                                                content_image, denoise)
             else:
                 scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text, initial)
             res = search.run_search(generator, scorer_obj, task_def, start, config, intent=text.strip(),
@@ -150,7 +157,7 @@ class MILSLoop:
         return EmbeddingScorer(encoder, target, label=task_def.name), start
 
     def _enhancement(self, encoder, text, initial, model, clip, vae, sampler_name, scheduler, render_steps, cfg,
-                     preview_size, render_batch, negative, seed):
+                     preview_size, render_batch, negative, seed, content_image=None, denoise=0.6):
         from .comfy_render import ComfyRenderer
 
         if not text.strip():
@@ -160,7 +167,8 @@ class MILSLoop:
                 raise node_error(name, "a connection: prompt enhancement renders with your MODEL, CLIP and VAE")
         renderer = ComfyRenderer(model, clip, vae, sampler_name=sampler_name, scheduler=scheduler,
                                  steps=render_steps, cfg=cfg, width=preview_size, height=preview_size,
-                                 negative=negative, batch_size=render_batch)
+                                 negative=negative, batch_size=render_batch, content_image=content_image,
+                                 denoise=denoise if content_image is not None else 1.0)
         target = build_target(encoder, text=text)
         start = [text.strip()] + [ln for ln in split_lines(initial) if ln != text.strip()]
         return RenderScorer(renderer, encoder, target, seed=seed, batch_size=render_batch), start, renderer

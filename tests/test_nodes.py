@@ -271,3 +271,28 @@ def test_prompt_enhancement_renders_with_the_users_models(monkeypatch):
     best, top_k, scores, best_image, curve, conditioning = out["result"]
     assert best_image.shape == (1, 8, 8, 3) and float(best_image[0, ..., 0].mean()) > 0.5
     assert conditioning[0][1]["text"] == best
+
+
+def test_edit_mode_passes_the_content_image_and_denoise_to_the_renderer(monkeypatch):
+    import nodes.comfy_render as comfy_render
+
+    made = {}
+
+    class Recorder:
+        def __init__(self, model, clip, vae, **kw):
+            made.update(kw)
+            self.key = "recorder"
+
+        def render(self, texts, seed):
+            return torch.full((len(texts), 8, 8, 3), 0.5)
+
+        def conditioning(self, text):
+            return [[torch.zeros(1, 77, 8), {}]]
+
+    monkeypatch.setattr(comfy_render, "ComfyRenderer", Recorder)
+    content = red_image()
+    loop(text="make it red", model=object(), clip=object(), vae=object(), content_image=content, denoise=0.4,
+         steps=1, keep=1)
+    assert made["content_image"] is content and made["denoise"] == 0.4
+    loop(text="make it red", model=object(), clip=object(), vae=object(), steps=1, keep=1)
+    assert made["content_image"] is None and made["denoise"] == 1.0

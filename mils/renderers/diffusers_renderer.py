@@ -24,6 +24,7 @@ import inspect
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -123,10 +124,12 @@ def _from_pretrained(src: _Source, task: str, torch_dtype):
     kwargs: dict[str, Any] = {"torch_dtype": torch_dtype}
     if src.local:
         kwargs["local_files_only"] = True
+    auto = diffusers.AutoPipelineForText2Image if task == "text2image" else diffusers.AutoPipelineForImage2Image
     try:
-        if task == "text2image":
-            return _auto_load(diffusers.AutoPipelineForText2Image, diffusers, src.location, kwargs)
-        return _auto_load(diffusers.AutoPipelineForImage2Image, diffusers, src.location, kwargs)
+        with warnings.catch_warnings():
+            # torch_dtype works from diffusers 0.30 on; newer releases prefer dtype and say so
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+            return _auto_load(auto, diffusers, src.location, kwargs)
     except MilsError:
         raise
     except Exception as exc:
