@@ -3,6 +3,7 @@
 Node ids are public API (saved workflows reference them): never rename one.
 """
 from . import bridge
+from .arithmetic import MILSEmbeddingArithmetic
 from .download import MILSDownloadModel
 from .gram import MILSGramStyle
 from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
@@ -17,6 +18,7 @@ NODES = [
     ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
     ("MILSScore", MILSScore, "MILS Score"),
     ("MILSLoop", MILSLoop, "MILS Loop"),
+    ("MILSEmbeddingArithmetic", MILSEmbeddingArithmetic, "MILS Embedding Arithmetic"),
     ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
     ("MILSGramStyle", MILSGramStyle, "MILS Gram Style"),
 ]

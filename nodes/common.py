@@ -5,6 +5,7 @@ from ._engine import errors
 
 LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"
+TARGET_TYPE = "MILS_TARGET"
 GRAM_TYPE = "MILS_STYLE_SCORER"   # MILS Gram Style: a style (+ content) scorer for style transfer
 CATEGORY = "MILS"
 

@@ -5,7 +5,7 @@ import torch
 
 from . import bridge
 from ._engine import EmbeddingScorer, RenderScorer, pools, runner, search, tasks
-from .common import CATEGORY, LLM_TYPE, SCORER_TYPE, node_error, seed_input, split_lines
+from .common import CATEGORY, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input, split_lines
 from .plot import score_curve_image
 from .scorer import build_target
 
@@ -24,9 +24,11 @@ def _sampler_choices():
         return ["euler", "euler_ancestral", "dpmpp_2m"], ["normal", "karras", "simple"]
 
 
-def pick_task(task: str, image, audio, text: str, model) -> str:
+def pick_task(task: str, image, audio, text: str, model, target=None) -> str:
     if task != "auto":
         return task
+    if target is not None:
+        return "invert"
     if model is not None:
         return "t2i_enhance"
     if audio is not None:
@@ -88,6 +90,8 @@ class MILSLoop:
             "seed": seed_input(),
         }, "optional": {
             "image": ("IMAGE", {"tooltip": "Target to caption: one image, or a batch of video frames."}),
+            "target": (TARGET_TYPE, {"tooltip": "A target embedding to turn into text (from MILS Embedding "
+                                     "Arithmetic); task auto then inverts it."}),
             "audio": ("AUDIO", {"tooltip": "Target to caption: a sound (needs a CLAP scorer)."}),
             "text": ("STRING", {"multiline": True, "default": "", "tooltip": "Prompt enhancement: your prompt (the "
                                 "target and the starting point). Invert: the text whose embedding to match."}),
@@ -116,9 +120,9 @@ class MILSLoop:
     def run(self, llm, scorer, task, budget, keep, new_per_step, steps, patience, seed, image=None, audio=None,
             text="", initial="", model=None, clip=None, vae=None, sampler_name="euler", scheduler="normal",
             render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", content_image=None, denoise=0.6,
-            unique_id=None):
+            target=None, unique_id=None):
         text = text or ""
-        task_name = pick_task(task, image, audio, text, model)
+        task_name = pick_task(task, image, audio, text, model, target)
         task_def = tasks.get_task(task_name)
         overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
                      "patience": patience or None}
@@ -132,7 +136,8 @@ class MILSLoop:
                                                                 preview_size, render_batch, negative, seed,
                                                                 content_image, denoise)
             else:
-                scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text, initial)
+                scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text, initial,
+                                                     target)
             res = search.run_search(generator, scorer_obj, task_def, start, config, intent=text.strip(),
                                     progress=self._progress(unique_id, task_name, config.steps),
                                     should_cancel=bridge.interrupt_requested)
@@ -145,8 +150,11 @@ class MILSLoop:
 
     # -- set-up per task ---------------------------------------------------------------------
 
-    def _captioning(self, encoder, task_def, budget, config, image, audio, text, initial):
-        target = build_target(encoder, image, audio, text if task_def.name == "invert" else "")
+    def _captioning(self, encoder, task_def, budget, config, image, audio, text, initial, target=None):
+        if target is None:
+            target = build_target(encoder, image, audio, text if task_def.name == "invert" else "")
+        elif task_def.name != "invert":
+            raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {task_def.name}")
         lines = split_lines(initial)
         pool = None
         if len(lines) == 1 and lines[0].lower() in pools.pool_names():

@@ -296,3 +296,40 @@ def test_edit_mode_passes_the_content_image_and_denoise_to_the_renderer(monkeypa
     assert made["content_image"] is content and made["denoise"] == 0.4
     loop(text="make it red", model=object(), clip=object(), vae=object(), steps=1, keep=1)
     assert made["content_image"] is None and made["denoise"] == 1.0
+
+
+def test_arithmetic_terms_parse():
+    from nodes.arithmetic import parse_text_terms
+
+    assert parse_text_terms("-1 a photo\n+0.5 watercolor\nplain line\n\n# note") == [
+        (-1.0, "a photo"), (0.5, "watercolor"), (1.0, "plain line")]
+
+
+def test_arithmetic_target_is_inverted_by_the_loop():
+    from nodes.arithmetic import MILSEmbeddingArithmetic
+
+    llm, scorer = toy_handles()
+    target, recipe = MILSEmbeddingArithmetic().combine(scorer, "-1 dark\n+1 light green", image_a=red_image())
+    assert recipe == "+1 image_a -1 'dark' +1 'light green'"
+    assert abs(float(target.norm()) - 1.0) < 1e-5
+    start = ["a blue sea", "an old tree", "a cup", "night sky", "red light"]
+    out = MILSLoop().run(llm, scorer, task="auto", budget="preview", keep=4, new_per_step=6, steps=4, patience=0,
+                         seed=2, target=target, initial="\n".join(start))
+    best = out["result"][0]
+    from mils.scorers.embedding import EmbeddingScorer
+
+    rate = EmbeddingScorer(scorer.use(), target)
+    assert rate.score([best])[0] > max(rate.score(start)), "the inverted text is closer than any starting text"
+
+
+def test_arithmetic_errors_name_their_input():
+    from nodes.arithmetic import MILSEmbeddingArithmetic
+
+    _, scorer = toy_handles()
+    with pytest.raises(InputError, match="text_terms"):
+        MILSEmbeddingArithmetic().combine(scorer, "  \n# nothing")
+    with pytest.raises(InputError, match="cancel out"):
+        MILSEmbeddingArithmetic().combine(scorer, "+1 red wall\n-1 red wall")
+    with pytest.raises(InputError, match="target"):
+        target, _ = MILSEmbeddingArithmetic().combine(scorer, "red")
+        loop(task="image_caption", image=red_image(), target=target)
