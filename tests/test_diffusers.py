@@ -249,8 +249,9 @@ def test_enhance_human_summary_and_same_seed_for_before_and_after(models, tmp_pa
 
 
 def test_enhance_errors(models, tmp_path, capsys):
-    assert main(["enhance", "  ", "--pipeline", str(models["sd"]), "--llm", "py:toys:toy_llm"]) == 2
-    assert "prompt: expected a non-empty" in capsys.readouterr().err
+    for empty in ("", "  "):
+        assert main(["enhance", empty, "--pipeline", str(models["sd"]), "--llm", "py:toys:toy_llm"]) == 2
+        assert "prompt: expected a non-empty" in capsys.readouterr().err
 
     not_pipeline = tmp_path / "not_a_pipeline"
     not_pipeline.mkdir()

