@@ -6,7 +6,7 @@ node's help at ``/extensions/<pack folder>/docs/<NodeId>/<locale>.md`` and then
 under ``/extensions/<pack folder>/``. So one ``web/docs/<NodeId>.md`` per node id serves every locale.
 
 Each page has an ``## Inputs`` table (first cell: the input name in backticks), an ``## Outputs``
-table (name, type, what it is) and a ``## Cost`` section. MILS Loop's cost table and MILS Download
+table (name, type, what it is) and a ``## Cost`` section. MILS Loop's cost tables and MILS Download
 Model's size table are checked against the budget presets (mils.tasks) and model presets
 (mils.registry).
 """
@@ -131,10 +131,14 @@ def test_download_page_lists_every_preset_with_its_size():
             for r in table_rows(sections(page("MILSDownloadModel"))["Cost: download sizes"])}
     assert sorted(rows) == sorted(registry.PRESETS)
     for name, preset in registry.PRESETS.items():
-        assert rows[name][2] == preset.size, f"{name}: the page says {rows[name][2]}, the registry {preset.size}"
+        assert rows[name][1] == preset.size, f"{name}: the page says {rows[name][1]}, the registry {preset.size}"
 
 
-def _expected_loop_row(task: tasks.Task, preset: str) -> dict[str, str]:
+LOOP_ROWS = {"K/N/T/patience": "knt", "pool": "pool", "LLM calls": "calls", "reply cap": "cap", "new texts": "new",
+             "encodes": "encodes", "renders": "renders"}
+
+
+def _expected_loop_column(task: tasks.Task, preset: str) -> dict[str, str]:
     b = task.budget(preset)
     t, n = b.steps, b.new_per_step
     lo = min(b.patience, t) if b.patience else t
@@ -144,22 +148,27 @@ def _expected_loop_row(task: tasks.Task, preset: str) -> dict[str, str]:
     else:
         size = len(load_pool(task.pool, limit=b.pool_limit))
         pool, encodes, renders = f"{size:,}", f"{size:,} + ≤ {t * n}", "0"
-    return {"knt": f"{b.keep} / {n} / {t} / {b.patience or 'off'}", "pool": pool, "calls": calls,
+    return {"knt": f"{b.keep}/{n}/{t}/{b.patience or 'off'}", "pool": pool, "calls": calls,
             "cap": str(b.max_new_tokens), "new": f"≤ {t * n}", "encodes": encodes, "renders": renders}
 
 
-def test_loop_cost_table_matches_the_budget_presets():
-    rows = table_rows(sections(page("MILSLoop"))["Cost"])
+def test_loop_cost_tables_match_the_budget_presets():
+    """One ``### `task`, `task` `` table per group of tasks under Cost: a row per quantity, a column per preset."""
+    cost = sections(page("MILSLoop"))["Cost"]
     seen = set()
-    for cells in rows:
-        names = re.findall(r"`([^`]+)`", cells[0])
-        for name in names:
-            key = (name, cells[1])
-            assert key not in seen, f"two rows for {key}"
-            seen.add(key)
-            exp = _expected_loop_row(tasks.get_task(name), cells[1])
-            got = dict(zip(["knt", "pool", "calls", "cap", "new", "encodes", "renders"], cells[2:]))
-            assert got == exp, f"MILS Loop cost row {name}/{cells[1]}: page {got}, code {exp}"
-    tasks_in_node = [t for t in TASK_CHOICES if t != "auto"]
-    wanted = {(t, p) for t in tasks_in_node for p in tasks.get_task(t).presets}
-    assert seen == wanted, f"missing rows {sorted(wanted - seen)}, extra rows {sorted(seen - wanted)}"
+    for chunk in re.split(r"^### ", cost, flags=re.M)[1:]:
+        head, _, body = chunk.partition("\n")
+        header = next(line for line in body.splitlines() if line.startswith("|"))
+        presets = [c.strip() for c in header.strip().strip("|").split("|")][1:]
+        rows = {LOOP_ROWS[cells[0]]: cells[1:] for cells in table_rows(body)}
+        assert sorted(rows) == sorted(LOOP_ROWS.values()), f"MILS Loop cost table {head}: rows {sorted(rows)}"
+        for name in re.findall(r"`([^`]+)`", head):
+            task = tasks.get_task(name)
+            for i, preset in enumerate(presets):
+                assert (name, preset) not in seen, f"two columns for {name}/{preset}"
+                seen.add((name, preset))
+                got = {key: cells[i] for key, cells in rows.items()}
+                exp = _expected_loop_column(task, preset)
+                assert got == exp, f"MILS Loop cost {name}/{preset}: page {got}, code {exp}"
+    wanted = {(t, p) for t in TASK_CHOICES if t != "auto" for p in tasks.get_task(t).presets}
+    assert seen == wanted, f"missing {sorted(wanted - seen)}, extra {sorted(seen - wanted)}"
