@@ -78,6 +78,48 @@ def resolve_model(key: str, name: str) -> Path | None:
     return None
 
 
+def _looks_like_hub_id(source: str) -> bool:
+    s = source.removeprefix("hf-hub:")
+    return s.count("/") == 1 and not Path(s).exists() and not s.startswith((".", "/", "~"))
+
+
+def require_local(source: str, input_name: str, marker: str = "config.json") -> None:
+    """Nodes never download: a Hugging Face id must already be in the local HF cache.
+
+    Local paths pass through; open_clip "name:pretrained" tags are checked through the repo
+    open_clip would fetch them from.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = None
+    if _looks_like_hub_id(source):
+        repo = source.removeprefix("hf-hub:")
+        if source.startswith("hf-hub:"):
+            marker = "open_clip_config.json"
+    elif source.count(":") == 1 and not Path(source).exists():
+        name, tag = source.split(":")
+        try:
+            import open_clip
+
+            repo = (open_clip.get_pretrained_cfg(name, tag) or {}).get("hf_hub", "").strip("/") or None
+        except Exception:
+            repo = None
+        marker = "open_clip_config.json" if repo else marker
+    if repo is None:
+        return
+    cached = try_to_load_from_cache(repo, marker)
+    if not isinstance(cached, str):
+        raise _engine_errors().InputError(
+            input_name, f"a model already on this machine: {repo} is not in the Hugging Face cache. Fetch it "
+                        f"explicitly (MILS Download Model, `mils download`, or `hf download {repo}`)")
+
+
+def _engine_errors():
+    from ._engine import errors
+
+    return errors
+
+
 def default_download_dir() -> Path:
     """ComfyUI's models folder (downloads land in models/LLM and models/mils); outside, MILS_MODELS_DIR."""
     if "folder_paths" in sys.modules:

@@ -35,6 +35,7 @@ class MILSLocalLLM:
             if not hub_id.strip():
                 raise node_error("hub_id", "a Hugging Face model id when model is '(use hub_id below)'")
             source = hub_id.strip()
+            bridge.require_local(source, "hub_id")
         else:
             path = bridge.resolve_model(bridge.LLM_FOLDER, model)
             if path is None:

@@ -86,7 +86,7 @@ class MILSLoop:
                                      "per step." + zero_is_preset}),
             "steps": ("INT", {"default": 0, "min": 0, "max": 200, "tooltip": "T: LLM rounds." + zero_is_preset}),
             "patience": ("INT", {"default": 0, "min": 0, "max": 100, "tooltip": "Stop when the best has not improved "
-                                 "for this many steps (0 = off)."}),
+                                 "for this many steps." + zero_is_preset + " Above steps: never stop early."}),
             "seed": seed_input(),
         }, "optional": {
             "image": ("IMAGE", {"tooltip": "Target to caption: one image, or a batch of video frames."}),

@@ -21,6 +21,8 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
         if not source:
             raise node_error("source", "a scorer source when model is '(use source below)', e.g. an open_clip "
                                        "name:pretrained pair or a Hugging Face id")
+        bridge.require_local(source.split(":", 1)[1] if source.startswith(("open_clip:", "hf:", "pickscore:",
+                                                                            "clap:")) else source, "source")
         if kind == "auto":
             return source
         return f"{_KIND_PREFIX[kind]}:{source}"

@@ -333,3 +333,17 @@ def test_arithmetic_errors_name_their_input():
     with pytest.raises(InputError, match="target"):
         target, _ = MILSEmbeddingArithmetic().combine(scorer, "red")
         loop(task="image_caption", image=red_image(), target=target)
+
+
+def test_nodes_never_download_a_hub_id_that_is_not_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(InputError, match="hub_id.*not in the Hugging Face cache.*MILS Download Model"):
+        MILSLocalLLM().load("(use hub_id below)", "Qwen/Qwen2.5-1.5B-Instruct", "auto", "cpu", True)
+    with pytest.raises(InputError, match="source.*laion/CLIP-ViT-B-32-laion2B-s34B-b79K"):
+        MILSScorerLoader().load("(use source below)", "open_clip", "ViT-B-32:laion2b_s34b_b79k", "auto", "cpu", True)
+    with pytest.raises(InputError, match="source.*timm/ViT-B-16-SigLIP"):
+        MILSScorerLoader().load("(use source below)", "auto", "open_clip:hf-hub:timm/ViT-B-16-SigLIP", "auto", "cpu",
+                                True)
