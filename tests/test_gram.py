@@ -161,7 +161,7 @@ def test_preprocessing_is_resize_shorter_side_then_centre_crop():
 
 
 def test_vgg19_taps_are_pre_relu_with_the_papers_shapes(tv_vgg19, vgg_files):
-    ext = load_vgg19(vgg_files["pth"])
+    ext = load_vgg19(vgg_files["pth"], device="cpu")  # compared with torchvision on the CPU
     assert ext.style_layers == STYLE_LAYERS and ext.content_layer == CONTENT_LAYER == "conv_4"
     x = torch.rand(1, 3, 256, 256)
     with torch.no_grad():
@@ -187,7 +187,7 @@ def test_timm_safetensors_folder_loads_the_same_weights_once(vgg_files):
     assert registry.load_gram_features(f"vgg19:{vgg_files['timm_dir']}") is b  # cached
     assert MODEL_CACHE.loads == loads + 1
     for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
-        assert ka == kb and torch.equal(va, vb)
+        assert ka == kb and torch.equal(va.cpu(), vb.cpu())
     assert registry.detect_scorer_kind(vgg_files["timm_dir"]) == "vgg19"
     with pytest.raises(InputError, match="Gram style scorer"):
         registry.load_scorer_model(str(vgg_files["timm_dir"]))
@@ -238,6 +238,8 @@ def test_batched_equals_one_at_a_time(vgg):
     one = [single.score_images(cands[i:i + 1])[0] for i in range(5)]
     for (bs, bc), (os_, oc) in zip(batched, one):
         assert bs == pytest.approx(os_, rel=1e-4) and bc == pytest.approx(oc, rel=1e-4)
+    assert single.effective_batch_size == 1
+    assert GramStyleScorer(vgg, style, size=64).effective_batch_size == 1  # None: by device (CPU here)
 
 
 def test_the_style_image_itself_has_zero_style_loss(vgg):

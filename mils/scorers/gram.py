@@ -58,6 +58,7 @@ VGG19_TAPS = {f"conv_{i + 1}": str(idx) for i, idx in enumerate(VGG19_CONV_INDIC
 _VGG19_SHAPES = {0: (64, 3, 3, 3), 2: (64, 64, 3, 3), 5: (128, 64, 3, 3), 7: (128, 128, 3, 3), 10: (256, 128, 3, 3)}
 VGG19_PRESET = "vgg19"
 MIN_SIZE = 16
+CPU_BATCH, GPU_BATCH = 1, 8   # images per forward pass when batch_size is None (bench/bench_gram.py)
 
 
 # ---------------------------------------------------------------------------------------- extractors
@@ -345,12 +346,18 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (f - target.to(f.device, torch.float32)).pow(2).flatten(1).mean(dim=1)
 
 
-def prepare_images(images, size: int, name: str = "images") -> torch.Tensor:
+def prepare_images(images, size: int, name: str = "images", device=None) -> torch.Tensor:
     """ComfyUI IMAGE (B, H, W, C) -> (B, 3, size, size) in 0..1: short side to ``size``, centre crop.
 
-    Alpha is composited on white, grayscale repeated to RGB (see the module docstring).
+    Alpha is composited on white, grayscale repeated to RGB (see the module docstring). ``device``: where
+    to resize (the network's device saves a copy of the full-size images).
     """
-    x = pp.check_images(images, name).permute(0, 3, 1, 2)
+    x = pp.check_images(images, name)
+    return _resize_crop(x if device is None else x.to(device), size)
+
+
+def _resize_crop(checked_bhwc: torch.Tensor, size: int) -> torch.Tensor:
+    x = checked_bhwc.permute(0, 3, 1, 2)
     return pp.resize_to_model(x, (size, size), resize_mode="shortest", interpolation="bilinear")
 
 
@@ -373,20 +380,23 @@ class GramStyleScorer:
 
     ``score_images`` -> [(style, content)] (unweighted); ``combined`` / ``image_scores`` ->
     ``style_weight * style + content_weight * content`` (minimised). Without a content image the content
-    term is 0. The targets are encoded once, here. Images go through the network ``batch_size`` at a time.
+    term is 0. The targets are encoded once, here. Images are resized on the extractor's device and go
+    through the network ``batch_size`` at a time; None picks by device: 1 on the CPU (its convolutions are
+    already parallel and batches only thrash its caches), 8 on a GPU (see bench/bench_gram.py).
     """
 
     direction: Direction = "minimize"
 
     def __init__(self, extractor: FeatureExtractor, style_image, content_image=None, style_weight: float = 1000.0,
-                 content_weight: float = 1.0, size: int = 256, *, batch_size: int = 8):
+                 content_weight: float = 1.0, size: int = 256, *, batch_size: int | None = None):
         for name, w in (("style_weight", style_weight), ("content_weight", content_weight)):
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
                 raise InputError(name, "a finite number >= 0", repr(w))
         if isinstance(size, bool) or not isinstance(size, int) or size < MIN_SIZE:
             raise InputError("size", f"an integer >= {MIN_SIZE} (pixels)", repr(size))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError("batch_size", "an integer >= 1", repr(batch_size))
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise InputError("batch_size", "an integer >= 1, or None (by device)", repr(batch_size))
         style = check_single_image(style_image, "style_image")
         content = check_single_image(content_image, "content_image") if content_image is not None else None
         if content is not None and not extractor.content_layer:
@@ -394,11 +404,12 @@ class GramStyleScorer:
         self.extractor = extractor
         self.style_weight, self.content_weight = float(style_weight), float(content_weight)
         self.size, self.batch_size = size, batch_size
-        feats = self._features(prepare_images(style, size, "style_image"))
+        device = getattr(extractor, "device", None)
+        feats = self._features(prepare_images(style, size, "style_image", device))
         self.style_grams = {n: gram(feats[n]).cpu() for n in extractor.style_layers}
         self.content_target = None
         if content is not None:
-            self.content_target = self._features(prepare_images(content, size, "content_image"))[
+            self.content_target = self._features(prepare_images(content, size, "content_image", device))[
                 extractor.content_layer].float().cpu()
         self._on_device: tuple[torch.device, dict, torch.Tensor | None] | None = None
         digest = _target_digest(torch.cat([style.flatten()] + ([content.flatten()] if content is not None else [])))
@@ -406,6 +417,13 @@ class GramStyleScorer:
                     f"|{digest}")
         self.encodes = 0
         self._pairs: OrderedDict[float, tuple[float, float]] = OrderedDict()
+
+    @property
+    def effective_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        device = getattr(self.extractor, "device", torch.device("cpu"))
+        return CPU_BATCH if torch.device(device).type == "cpu" else GPU_BATCH
 
     @property
     def has_content(self) -> bool:
@@ -436,10 +454,13 @@ class GramStyleScorer:
 
     def score_images(self, images) -> list[tuple[float, float]]:
         """(style loss, content loss) per image of a (B, H, W, C) batch in 0..1 (unweighted)."""
-        x = prepare_images(images, self.size, "images")
+        x = pp.check_images(images, "images")
+        device = getattr(self.extractor, "device", None)
         pairs: list[tuple[float, float]] = []
-        for i in range(0, x.shape[0], self.batch_size):
-            s, c = self._losses(x[i:i + self.batch_size])
+        bs = self.effective_batch_size
+        for i in range(0, x.shape[0], bs):
+            chunk = x[i:i + bs]
+            s, c = self._losses(_resize_crop(chunk if device is None else chunk.to(device), self.size))
             pairs.extend(zip(s.tolist(), c.tolist()))
         self.encodes += len(pairs)
         return pairs
