@@ -5,11 +5,12 @@ import torch
 
 from . import bridge
 from ._engine import EmbeddingScorer, RenderScorer, pools, runner, search, tasks
-from .common import CATEGORY, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input, split_lines
+from .common import (CATEGORY, GRAM_TYPE, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input,
+                     split_lines)
 from .plot import score_curve_image
 from .scorer import build_target
 
-TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "invert"]
+TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "style_transfer", "invert"]
 BUDGETS = ["preview", "balanced", "paper"]
 EVENT = "mils.progress"
 
@@ -24,9 +25,11 @@ def _sampler_choices():
         return ["euler", "euler_ancestral", "dpmpp_2m"], ["normal", "karras", "simple"]
 
 
-def pick_task(task: str, image, audio, text: str, model, target=None) -> str:
+def pick_task(task: str, image, audio, text: str, model, target=None, style_scorer=None) -> str:
     if task != "auto":
         return task
+    if style_scorer is not None:
+        return "style_transfer"
     if target is not None:
         return "invert"
     if model is not None:
@@ -38,6 +41,14 @@ def pick_task(task: str, image, audio, text: str, model, target=None) -> str:
     if text.strip():
         return "invert"
     raise node_error("image", "a target: connect an IMAGE or AUDIO, or connect MODEL/CLIP/VAE and write a prompt")
+
+
+def _pool_from_initial(initial: str):
+    """The 'initial' widget: a pool name, or the user's own lines, or empty for the task's pool."""
+    lines = split_lines(initial)
+    if len(lines) == 1 and lines[0].lower() in pools.pool_names():
+        return lines[0].lower()
+    return lines or None
 
 
 def leaderboard_text(res, limit: int = 10) -> str:
@@ -52,7 +63,8 @@ class MILSLoop:
                    "best K go back to the LLM with their scores, for T steps. Captions an IMAGE (several = video "
                    "frames) or AUDIO; with MODEL, CLIP and VAE connected it enhances your prompt by rendering "
                    "every rewrite with your checkpoint (one fixed seed) and scoring the picture against your "
-                   "original prompt.")
+                   "original prompt; with MILS Gram Style connected it searches edit instructions that restyle "
+                   "content_image after the style image.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ("STRING", "STRING", "FLOAT", "IMAGE", "IMAGE", "CONDITIONING")
     RETURN_NAMES = ("best_prompt", "top_k", "scores", "best_image", "score_curve", "conditioning")
@@ -74,8 +86,6 @@ class MILSLoop:
         zero_is_preset = " 0 = the budget preset's value."
         return {"required": {
             "llm": (LLM_TYPE, {"tooltip": "The generator (MILS Local LLM or MILS OpenAI-compatible LLM)."}),
-            "scorer": (SCORER_TYPE, {"tooltip": "The scorer (MILS Scorer Loader). PickScore or CLIP for prompt "
-                                                "enhancement, SigLIP/CLIP for images and video, CLAP for audio."}),
             "task": (TASK_CHOICES, {"default": "auto", "tooltip": "auto: prompt enhancement when MODEL is connected, "
                                     "else caption the connected IMAGE / AUDIO, else invert the text."}),
             "budget": (BUDGETS, {"default": "preview", "tooltip": "preview: a minute on a CPU with small models. "
@@ -89,6 +99,11 @@ class MILSLoop:
                                  "for this many steps." + zero_is_preset + " Above steps: never stop early."}),
             "seed": seed_input(),
         }, "optional": {
+            "scorer": (SCORER_TYPE, {"tooltip": "The scorer (MILS Scorer Loader). PickScore or CLIP for prompt "
+                                                "enhancement, SigLIP/CLIP for images and video, CLAP for audio."}),
+            "style_scorer": (GRAM_TYPE, {"tooltip": "Style transfer: MILS Gram Style. The LLM then writes edit "
+                                         "instructions, each applied to content_image with your MODEL, and the "
+                                         "edits are ranked by style (and content) loss, lower is better."}),
             "image": ("IMAGE", {"tooltip": "Target to caption: one image, or a batch of video frames."}),
             "target": (TARGET_TYPE, {"tooltip": "A target embedding to turn into text (from MILS Embedding "
                                      "Arithmetic); task auto then inverts it."}),
@@ -110,40 +125,50 @@ class MILSLoop:
             "render_batch": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Candidates rendered per "
                                      "sampler call (halved automatically when memory runs out)."}),
             "negative": ("STRING", {"multiline": True, "default": "", "tooltip": "Negative prompt for the previews."}),
-            "content_image": ("IMAGE", {"tooltip": "Edit mode: every candidate is applied to this image as "
-                                        "img2img with your MODEL (an edit instruction or a prompt), instead of "
-                                        "rendering from noise."}),
+            "content_image": ("IMAGE", {"tooltip": "Edit mode and style transfer: every candidate is applied to "
+                                        "this image as img2img with your MODEL (an edit instruction or a prompt), "
+                                        "instead of rendering from noise."}),
             "denoise": ("FLOAT", {"default": 0.6, "min": 0.05, "max": 1.0, "step": 0.05, "tooltip": "Edit mode: how "
                                   "much of the content image is repainted (1.0 = nothing kept)."}),
         }, "hidden": {"unique_id": "UNIQUE_ID"}}
 
-    def run(self, llm, scorer, task, budget, keep, new_per_step, steps, patience, seed, image=None, audio=None,
+    def run(self, llm, task, budget, keep, new_per_step, steps, patience, seed, scorer=None, style_scorer=None,
+            image=None, audio=None,
             text="", initial="", model=None, clip=None, vae=None, sampler_name="euler", scheduler="normal",
             render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", content_image=None, denoise=0.6,
             target=None, unique_id=None):
         text = text or ""
-        task_name = pick_task(task, image, audio, text, model, target)
+        task_name = pick_task(task, image, audio, text, model, target, style_scorer)
         task_def = tasks.get_task(task_name)
         overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
                      "patience": patience or None}
         config = runner.search_config(task_def, budget, seed=seed % (2**31 - 1), **overrides)
-        generator, encoder = llm.use(), scorer.use()
+        render = dict(sampler_name=sampler_name, scheduler=scheduler, steps=render_steps, cfg=cfg,
+                      width=preview_size, height=preview_size, negative=negative, batch_size=render_batch)
+        used = [h for h in (llm, scorer, style_scorer) if h is not None]
         renderer = None
         try:
-            if task_name == "t2i_enhance":
-                scorer_obj, start, renderer = self._enhancement(encoder, text, initial, model, clip, vae,
-                                                                sampler_name, scheduler, render_steps, cfg,
-                                                                preview_size, render_batch, negative, seed,
-                                                                content_image, denoise)
+            generator = llm.use()
+            if task_name == "style_transfer":
+                scorer_obj, start, renderer = self._style_transfer(style_scorer, task_def, budget, config, initial,
+                                                                   model, clip, vae, content_image, denoise, seed,
+                                                                   render)
             else:
-                scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text, initial,
-                                                     target)
+                if scorer is None:
+                    raise node_error("scorer", f"a scorer (MILS Scorer Loader) for task {task_name}")
+                encoder = scorer.use()
+                if task_name == "t2i_enhance":
+                    scorer_obj, start, renderer = self._enhancement(encoder, text, initial, model, clip, vae,
+                                                                    content_image, denoise, seed, render)
+                else:
+                    scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text,
+                                                         initial, target)
             res = search.run_search(generator, scorer_obj, task_def, start, config, intent=text.strip(),
                                     progress=self._progress(unique_id, task_name, config.steps),
                                     should_cancel=bridge.interrupt_requested)
         finally:
-            llm.release()
-            scorer.release()
+            for handle in used:
+                handle.release()
         if res.stopped == "cancelled":
             bridge.raise_if_interrupted()
         return self._outputs(res, task_name, renderer, scorer_obj, image, clip)
@@ -155,31 +180,35 @@ class MILSLoop:
             target = build_target(encoder, image, audio, text if task_def.name == "invert" else "")
         elif task_def.name != "invert":
             raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {task_def.name}")
-        lines = split_lines(initial)
-        pool = None
-        if len(lines) == 1 and lines[0].lower() in pools.pool_names():
-            pool = lines[0].lower()
-        elif lines:
-            pool = lines
-        start = runner.starting_pool(task_def, budget, pool, config.keep)
+        start = runner.starting_pool(task_def, budget, _pool_from_initial(initial), config.keep)
         return EmbeddingScorer(encoder, target, label=task_def.name), start
 
-    def _enhancement(self, encoder, text, initial, model, clip, vae, sampler_name, scheduler, render_steps, cfg,
-                     preview_size, render_batch, negative, seed, content_image=None, denoise=0.6):
+    @staticmethod
+    def _renderer(model, clip, vae, render, content_image=None, denoise=1.0):
         from .comfy_render import ComfyRenderer
 
-        if not text.strip():
-            raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
         for name, value in (("model", model), ("clip", clip), ("vae", vae)):
             if value is None:
-                raise node_error(name, "a connection: prompt enhancement renders with your MODEL, CLIP and VAE")
-        renderer = ComfyRenderer(model, clip, vae, sampler_name=sampler_name, scheduler=scheduler,
-                                 steps=render_steps, cfg=cfg, width=preview_size, height=preview_size,
-                                 negative=negative, batch_size=render_batch, content_image=content_image,
-                                 denoise=denoise if content_image is not None else 1.0)
+                raise node_error(name, "a connection: candidates are rendered with your MODEL, CLIP and VAE")
+        return ComfyRenderer(model, clip, vae, content_image=content_image,
+                             denoise=denoise if content_image is not None else 1.0, **render)
+
+    def _enhancement(self, encoder, text, initial, model, clip, vae, content_image, denoise, seed, render):
+        if not text.strip():
+            raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
+        renderer = self._renderer(model, clip, vae, render, content_image, denoise)
         target = build_target(encoder, text=text)
         start = [text.strip()] + [ln for ln in split_lines(initial) if ln != text.strip()]
-        return RenderScorer(renderer, encoder, target, seed=seed, batch_size=render_batch), start, renderer
+        return RenderScorer(renderer, encoder, target, seed=seed, batch_size=render["batch_size"]), start, renderer
+
+    def _style_transfer(self, style_scorer, task_def, budget, config, initial, model, clip, vae, content_image,
+                        denoise, seed, render):
+        content = content_image if content_image is not None else style_scorer.content_image
+        if content is None:
+            raise node_error("content_image", "the photo to restyle (here or on MILS Gram Style)")
+        renderer = self._renderer(model, clip, vae, render, content, denoise)
+        start = runner.starting_pool(task_def, budget, _pool_from_initial(initial), config.keep)
+        return style_scorer.render_scorer(renderer, seed=seed, batch_size=render["batch_size"]), start, renderer
 
     # -- live feedback and outputs -------------------------------------------------------------
 

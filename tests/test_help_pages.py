@@ -143,7 +143,10 @@ def _expected_loop_column(task: tasks.Task, preset: str) -> dict[str, str]:
     t, n = b.steps, b.new_per_step
     lo = min(b.patience, t) if b.patience else t
     calls = f"{t} (max {(RETRIES + 1) * t})" if lo == t else f"{lo}–{t} (max {(RETRIES + 1) * t})"
-    if task.renders:
+    if task.renders and task.pool:  # style transfer: every starting instruction is rendered too
+        size = len(load_pool(task.pool, limit=b.pool_limit))
+        pool, encodes, renders = f"{size:,}", f"≤ {size + t * n} images", f"≤ {size + t * n}"
+    elif task.renders:
         pool, encodes, renders = "your prompt", f"1 text + ≤ {1 + t * n} images", f"≤ {1 + t * n}"
     else:
         size = len(load_pool(task.pool, limit=b.pool_limit))

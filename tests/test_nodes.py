@@ -190,7 +190,7 @@ def loop(**kw):
     llm, scorer = toy_handles()
     args = dict(task="auto", budget="preview", keep=4, new_per_step=5, steps=3, patience=0, seed=1)
     args.update(kw)
-    return MILSLoop().run(llm, scorer, **args)
+    return MILSLoop().run(llm, scorer=scorer, **args)
 
 
 def test_loop_captions_an_image_with_all_outputs(monkeypatch):
@@ -313,7 +313,7 @@ def test_arithmetic_target_is_inverted_by_the_loop():
     assert recipe == "+1 image_a -1 'dark' +1 'light green'"
     assert abs(float(target.norm()) - 1.0) < 1e-5
     start = ["a blue sea", "an old tree", "a cup", "night sky", "red light"]
-    out = MILSLoop().run(llm, scorer, task="auto", budget="preview", keep=4, new_per_step=6, steps=4, patience=0,
+    out = MILSLoop().run(llm, scorer=scorer, task="auto", budget="preview", keep=4, new_per_step=6, steps=4, patience=0,
                          seed=2, target=target, initial="\n".join(start))
     best = out["result"][0]
     from mils.scorers.embedding import EmbeddingScorer
@@ -347,3 +347,53 @@ def test_nodes_never_download_a_hub_id_that_is_not_cached(monkeypatch, tmp_path)
     with pytest.raises(InputError, match="source.*timm/ViT-B-16-SigLIP"):
         MILSScorerLoader().load("(use source below)", "auto", "open_clip:hf-hub:timm/ViT-B-16-SigLIP", "auto", "cpu",
                                 True)
+
+
+def test_style_transfer_searches_edit_instructions_ranked_by_gram_loss(monkeypatch):
+    """The Loop with MILS Gram Style: instructions are rendered as edits of the content image."""
+    import torch.nn as nn
+
+    import nodes.comfy_render as comfy_render
+    from mils.scorers.gram import ModuleFeatures
+    from nodes.gram import GramStyleHandle
+
+    made = {}
+
+    class TintEditor:
+        """Stands in for img2img: tints the content image with the colour the instruction names."""
+
+        def __init__(self, model, clip, vae, **kw):
+            made.update(kw)
+            self.key = "tint"
+            self.content = kw["content_image"]
+
+        def render(self, texts, seed):
+            tints = {"red": (1.0, 0.2, 0.2), "green": (0.2, 1.0, 0.2), "blue": (0.2, 0.2, 1.0)}
+            out = []
+            for t in texts:
+                rgb = next((tints[w] for w in t.lower().split() if w in tints), (1.0, 1.0, 1.0))
+                out.append(self.content[0] * torch.tensor(rgb))
+            return torch.stack(out)
+
+        def conditioning(self, text):
+            return None
+
+    monkeypatch.setattr(comfy_render, "ComfyRenderer", TintEditor)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1))
+    features = ManagedModel(lambda: ModuleFeatures(net, {"a": "0", "b": "2"}, key="tiny-cnn", content_layer="b"),
+                            label="tiny cnn")
+    content = torch.rand(1, 32, 32, 3)
+    style = content * torch.tensor([0.2, 0.2, 1.0])          # the "style" is a blue version of the photo
+    handle = GramStyleHandle(features, style, content, size=32)
+    llm = ManagedModel(lambda: ToyLLM(vocab=["red", "green", "blue", "tint", "make", "it", "strong"]), label="toy")
+    out = MILSLoop().run(llm, task="auto", budget="preview", keep=2, new_per_step=4, steps=2, patience=0, seed=0,
+                         style_scorer=handle, model=object(), clip=object(), vae=object(), content_image=content,
+                         denoise=0.5, initial="make it red\nmake it green\nmake it warm")
+    best, top_k, scores = out["result"][:3]
+    assert "blue" in best.split() and scores == sorted(scores)  # minimised: best (lowest) first
+    assert made["content_image"] is content and made["denoise"] == 0.5
+    with pytest.raises(InputError, match="content_image"):
+        MILSLoop().run(llm, task="auto", budget="preview", keep=1, new_per_step=2, steps=1, patience=0, seed=0,
+                       style_scorer=GramStyleHandle(features, style, None, size=32), model=object(), clip=object(),
+                       vae=object(), initial="make it red")
