@@ -1,4 +1,8 @@
-"""The ``mils`` command: caption media, invert embeddings, enhance text-to-image prompts, list and download models."""
+"""The ``mils`` command: caption media, invert embeddings, enhance text-to-image prompts, list and download models.
+
+``mils style`` (style transfer) and ``mils merge`` (cross-modal arithmetic in text) live in ``mils.cli_media``;
+this module builds their parsers and dispatches to them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -17,14 +21,17 @@ log = logging.getLogger("mils")
 RESULT_SUFFIX = ".mils.json"
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
+def _model_args(p: argparse.ArgumentParser, *, scorer: bool = True, scorer_help: str | None = None) -> None:
+    """The model options; ``scorer=False`` leaves out --scorer, ``scorer_help`` rewords it."""
     g = p.add_argument_group("models")
     g.add_argument("--llm", help="LLM: a preset name, a model folder, a .gguf file or a hub id "
                                  "(default: the task's preset, see `mils presets`)")
     g.add_argument("--llm-url", help="use an OpenAI-compatible server instead (e.g. http://127.0.0.1:11434/v1)")
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument("--api-key-env", help="NAME of the environment variable that holds the server's API key")
-    g.add_argument("--scorer", help="scorer: a preset, a local folder/checkpoint, kind:source, or py:module:factory")
+    if scorer:
+        g.add_argument("--scorer", help=scorer_help or "scorer: a preset, a local folder/checkpoint, kind:source, "
+                                                      "or py:module:factory")
     g.add_argument("--models-dir", type=Path, help="where presets live and download to (default: $MILS_MODELS_DIR "
                                                    "or ~/.cache/mils/models)")
     g.add_argument("--no-download", action="store_true", help="never download a missing preset; fail instead")
@@ -82,9 +89,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enhance", help="rewrite a text-to-image prompt: render each rewrite with a diffusers "
                                         "pipeline and score the picture against the original prompt")
     p.add_argument("prompt", help="the text-to-image prompt to improve")
-    p.add_argument("--pipeline", required=True,
+    _enhance_render_args(p, pipeline_required=True)
+    p.add_argument("--out", type=Path, help="output folder (default ./mils-enhance-<prompt slug>)")
+    _model_args(p)
+    _search_args(p)
+
+    from .cli_media import add_media_parsers
+
+    add_media_parsers(sub)
+
+    p = sub.add_parser("presets", help="list model presets and budget presets")
+    p.add_argument("--models-dir", type=Path)
+
+    p = sub.add_parser("download", help="download model presets (explicitly; nothing downloads at import)")
+    p.add_argument("names", nargs="+", help="preset names (see `mils presets`)")
+    p.add_argument("--models-dir", type=Path)
+    return parser
+
+
+def _enhance_render_args(p: argparse.ArgumentParser, *, pipeline_required: bool, title: str = "rendering") -> None:
+    """`mils enhance`'s --pipeline and rendering options (also on `mils merge --then-enhance`)."""
+    p.add_argument("--pipeline", required=pipeline_required,
                    help="a diffusers text-to-image pipeline: a folder with model_index.json or a hub id")
-    g = p.add_argument_group("rendering")
+    g = p.add_argument_group(title)
     g.add_argument("--preview-size", default="256", type=_size_arg, metavar="N|WxH",
                    help="size of the renders scored during the search (default 256; the paper: 256)")
     g.add_argument("--preview-steps", type=int, default=4, help="denoising steps of the search renders (default 4)")
@@ -96,17 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--render-seed", type=int, default=2024,
                    help="the one seed every candidate is rendered with (default 2024, as in the paper)")
     g.add_argument("--render-batch", type=int, default=4, help="prompts per pipeline call (default 4)")
-    p.add_argument("--out", type=Path, help="output folder (default ./mils-enhance-<prompt slug>)")
-    _model_args(p)
-    _search_args(p)
-
-    p = sub.add_parser("presets", help="list model presets and budget presets")
-    p.add_argument("--models-dir", type=Path)
-
-    p = sub.add_parser("download", help="download model presets (explicitly; nothing downloads at import)")
-    p.add_argument("names", nargs="+", help="preset names (see `mils presets`)")
-    p.add_argument("--models-dir", type=Path)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +178,9 @@ def _load_generator(args, task_name: str):
                              allow_download=not args.no_download)
 
 
-def _load_encoder(args, task_name: str):
-    spec = args.scorer or registry.TASK_DEFAULTS[task_name]["scorer"]
+def _load_encoder(args, task_name: str, spec: str | None = None):
+    """``spec`` (else --scorer, else the task's default scorer)."""
+    spec = spec or getattr(args, "scorer", None) or registry.TASK_DEFAULTS[task_name]["scorer"]
     return registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
                                       allow_download=not args.no_download)
 
@@ -426,6 +443,13 @@ def _check_enhance_args(args) -> str:
         raise InputError("prompt", "a non-empty text-to-image prompt", repr(args.prompt))
     if args.pool:
         raise InputError("--pool", "no pool: enhance starts from the prompt itself", repr(args.pool))
+    _check_enhance_render_args(args)
+    return prompt
+
+
+def _check_enhance_render_args(args) -> None:
+    from .errors import InputError
+
     for name, (w, h) in (("--preview-size", args.preview_size), ("--final-size", args.final_size)):
         if min(w, h) < 8 or w % 8 or h % 8:
             raise InputError(name, "a width and height of at least 8 that are multiples of 8", f"{w}x{h}")
@@ -435,10 +459,21 @@ def _check_enhance_args(args) -> str:
             raise InputError(name, "at least 1", repr(v))
     if not math.isfinite(args.guidance) or args.guidance < 0:
         raise InputError("--guidance", "a finite number >= 0", repr(args.guidance))
-    return prompt
 
 
 def _cmd_enhance(args) -> int:
+    prompt = _check_enhance_args(args)
+    payload, summary = run_enhance(args, prompt)
+    print(json.dumps(payload, indent=1) if args.json else summary)
+    return 0
+
+
+def run_enhance(args, prompt: str, *, generator=None, extra: dict | None = None) -> tuple[dict, str]:
+    """The `mils enhance` search, renders and output folder for a checked ``prompt``.
+
+    ``generator``: an LLM already loaded (else --llm etc.); ``extra``: more keys for result.json.
+    Returns result.json's payload and the human summary.
+    """
     import torch
 
     from .cache import atomic_write_bytes, atomic_write_text
@@ -449,7 +484,6 @@ def _cmd_enhance(args) -> int:
     from .targets import text_target
     from .tasks import get_task
 
-    prompt = _check_enhance_args(args)
     task = get_task("t2i_enhance")
     cfg = search_config(task, args.preset, seed=args.seed, **_overrides(args))
     out_dir = args.out or Path.cwd() / f"mils-enhance-{_slug(prompt)}"
@@ -463,7 +497,7 @@ def _cmd_enhance(args) -> int:
     # every render is scored against the ORIGINAL prompt, all with the one render seed
     scorer = RenderScorer(preview, encoder, text_target(encoder, prompt, name="prompt"), seed=args.render_seed,
                           batch_size=args.render_batch)
-    generator = _load_generator(args, "t2i_enhance")
+    generator = generator or _load_generator(args, "t2i_enhance")
     bar = _Progress("enhance", args.quiet)
     try:
         res = run_search(generator, scorer, task, [prompt], cfg, intent=prompt, progress=bar)
@@ -488,6 +522,7 @@ def _cmd_enhance(args) -> int:
                      "new_per_step": cfg.new_per_step, "steps": cfg.steps, "patience": cfg.patience},
         "final_scores": {"before": final_scores[0], "after": final_scores[1]},
         "files": dict(ENHANCE_FILES),
+        **(extra or {}),
         **res.to_dict(),
     }
     blobs = {"before": _png_bytes(before), "after": _png_bytes(after), "contact_sheet": _png_bytes(sheet),
@@ -496,18 +531,22 @@ def _cmd_enhance(args) -> int:
         atomic_write_bytes(out_dir / ENHANCE_FILES[name], data)
     atomic_write_text(out_dir / ENHANCE_FILES["result"], json.dumps(payload, indent=1))  # last: marks it done
 
-    if args.json:
-        print(json.dumps(payload, indent=1))
-    else:
-        print(_summary("enhance", res))
-        print(f"  {res.renders} preview renders at {pw}x{ph}; final {fw}x{fh}, {args.final_steps} steps: "
-              f"original {final_scores[0]:.4f} -> best {final_scores[1]:.4f}")
-        print(f"  saved in {out_dir}: " + ", ".join(ENHANCE_FILES.values()))
-    return 0
+    summary = "\n".join([
+        _summary("enhance", res),
+        f"  {res.renders} preview renders at {pw}x{ph}; final {fw}x{fh}, {args.final_steps} steps: "
+        f"original {final_scores[0]:.4f} -> best {final_scores[1]:.4f}",
+        f"  saved in {out_dir}: " + ", ".join(ENHANCE_FILES.values())])
+    return payload, summary
 
 
-_COMMANDS = {"caption": _cmd_caption, "invert": _cmd_invert, "enhance": _cmd_enhance, "presets": _cmd_presets,
-             "download": _cmd_download}
+def _cmd_media(args) -> int:
+    from .cli_media import COMMANDS
+
+    return COMMANDS[args.command](args)
+
+
+_COMMANDS = {"caption": _cmd_caption, "invert": _cmd_invert, "enhance": _cmd_enhance, "style": _cmd_media,
+             "merge": _cmd_media, "presets": _cmd_presets, "download": _cmd_download}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

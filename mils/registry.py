@@ -86,6 +86,7 @@ TASK_DEFAULTS: dict[str, dict[str, str]] = {
     "audio_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "clap-htsat"},
     "t2i_enhance": {"llm": "qwen2.5-1.5b-instruct", "scorer": "pickscore"},
     "invert": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "style_transfer": {"llm": "qwen2.5-1.5b-instruct", "scorer": "vgg19"},
 }
 
 
