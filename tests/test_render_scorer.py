@@ -57,3 +57,13 @@ def test_cached_renders_are_reused_and_seed_is_fixed():
 def test_scorer_without_images_is_refused():
     with pytest.raises(InputError, match="does not embed images"):
         RenderScorer(PaintRenderer(), HashingEncoder(), torch.ones(64))
+
+
+def test_a_cache_that_keeps_nothing_still_scores_and_renders_every_call():
+    from mils.scorers.render import RenderCache
+
+    enc, renderer = ColourWordsEncoder(), PaintRenderer()
+    scorer = RenderScorer(renderer, enc, text_target(enc, "red"), cache=RenderCache(max_entries=0))
+    assert len(scorer.score(["red", "blue", "red"])) == 3
+    scorer.score(["red"])
+    assert scorer.renders == 3 and scorer.cache.hits == 0

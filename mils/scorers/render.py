@@ -108,7 +108,9 @@ class RenderedTextScorer:
 
     def images(self, texts: Sequence[str]) -> torch.Tensor:
         """The renders of ``texts`` (rendering only the ones not in the cache)."""
-        missing = [t for t in dict.fromkeys(texts) if self.cache.get((self.renderer.key, t, self.seed)) is None]
+        unique = list(dict.fromkeys(texts))
+        found = {t: im for t in unique if (im := self.cache.get((self.renderer.key, t, self.seed))) is not None}
+        missing = [t for t in unique if t not in found]
         for i in range(0, len(missing), self.batch_size):
             chunk = missing[i:i + self.batch_size]
             imgs = self.renderer.render(chunk, self.seed)
@@ -116,8 +118,9 @@ class RenderedTextScorer:
                 raise RuntimeError(f"renderer {self.renderer.key} returned {tuple(imgs.shape)} for {len(chunk)} texts")
             self.renders += len(chunk)
             for t, im in zip(chunk, imgs):
-                self.cache.put((self.renderer.key, t, self.seed), im.detach().cpu())
-        return torch.stack([self.cache.get((self.renderer.key, t, self.seed)) for t in texts])
+                found[t] = im.detach().cpu()
+                self.cache.put((self.renderer.key, t, self.seed), found[t])
+        return torch.stack([found[t] for t in texts])
 
     def score(self, texts: Sequence[str]) -> list[float]:
         if not texts:
