@@ -5,7 +5,7 @@ stand-in for the overhead figure, and a tiny random open_clip model for the memo
 is a fresh subprocess so that it measures one captioning job alone.
 """
 import json
-import resource
+
 import subprocess
 import sys
 

@@ -9,7 +9,7 @@ import importlib
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, ModelNotFoundError

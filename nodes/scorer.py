@@ -1,12 +1,10 @@
 """Scorer nodes: load a multimodal scorer, and score texts or images against a target."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from . import bridge
-from ._engine import EmbeddingScorer, errors, registry, targets
+from ._engine import EmbeddingScorer, registry, targets
 from .common import CATEGORY, SCORER_TYPE, device_input, dtype_input, keep_loaded_input, node_error, split_lines
 
 USE_SOURCE = "(use source below)"

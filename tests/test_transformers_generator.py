@@ -11,7 +11,7 @@ from mils.errors import InputError, ModelNotFoundError
 from mils.generators.base import GenerationParams, Generator
 from mils.generators.transformers_lm import TransformersGenerator, load_transformers_generator
 from mils.model_cache import MODEL_CACHE
-from tiny_models import CHAT_TEMPLATE, make_tiny_llama as _save_tiny_lm
+from tiny_models import make_tiny_llama as _save_tiny_lm
 
 log = logging.getLogger(__name__)
 

@@ -23,5 +23,16 @@ class TorchEncoder:
             self._dim = int(self.encode_text(["a"]).shape[1])
         return self._dim
 
-    def encode_text(self, texts) -> torch.Tensor:  # pragma: no cover - implemented by subclasses
+    text_batch_size: int = 256
+
+    @torch.inference_mode()
+    def encode_text(self, texts) -> torch.Tensor:
+        from . import _preprocess as pp
+
+        items = pp.check_texts(texts)
+        if not items:
+            return torch.zeros((0, self.embedding_dim))
+        return torch.cat(pp.encode_in_chunks(items, self.text_batch_size, self._encode_text_chunk))
+
+    def _encode_text_chunk(self, chunk: list[str]) -> torch.Tensor:  # pragma: no cover - per model
         raise NotImplementedError

@@ -12,7 +12,6 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -62,19 +61,11 @@ class ClapEncoder(TorchEncoder):
         self.max_length = min(limits) if limits else 512
         self._dim: int | None = None
 
-    @torch.inference_mode()
-    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        items = pp.check_texts(texts)
-        if not items:
-            return torch.zeros((0, self.embedding_dim))
-
-        def encode(chunk: list[str]) -> torch.Tensor:
-            tokens = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
-                                    return_tensors="pt")
-            inputs = {k: tokens[k].to(self.device) for k in ("input_ids", "attention_mask") if k in tokens}
-            return pp.finish_embeddings(features(self.model.get_text_features(**inputs)))
-
-        return torch.cat(pp.encode_in_chunks(items, self.text_batch_size, encode))
+    def _encode_text_chunk(self, chunk: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length,
+                                return_tensors="pt")
+        inputs = {k: tokens[k].to(self.device) for k in ("input_ids", "attention_mask") if k in tokens}
+        return pp.finish_embeddings(features(self.model.get_text_features(**inputs)))
 
     def preprocess(self, waveform: torch.Tensor, sample_rate: int) -> dict[str, torch.Tensor]:
         """ComfyUI AUDIO -> stacked feature-extractor outputs (CPU), one row per clip."""

@@ -9,7 +9,7 @@ import torch
 
 from ..cache import PoolEmbeddingStore, TextEmbeddingCache
 from ..errors import InputError
-from .base import Direction, Encoder, better  # noqa: F401  (re-exported for callers)
+from .base import Direction, Encoder
 
 _TEXT_CACHES: "weakref.WeakKeyDictionary[object, TextEmbeddingCache]" = weakref.WeakKeyDictionary()
 

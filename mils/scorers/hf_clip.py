@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 
@@ -130,21 +130,13 @@ class HFClipEncoder(TorchEncoder):
         self.torch_preprocessing = type(image_processor).__name__.startswith(_TORCH_PREPROCESSED)
         self._dim: int | None = None
 
-    @torch.inference_mode()
-    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        items = pp.check_texts(texts)
-        if not items:
-            return torch.zeros((0, self.embedding_dim))
-
-        def encode(chunk: list[str]) -> torch.Tensor:
-            tokens = self.tokenizer(chunk, padding="max_length" if self.pad_to_max_length else True,
-                                    truncation=True, max_length=self.max_length, return_tensors="pt")
-            inputs = {"input_ids": tokens["input_ids"].to(self.device)}
-            if not self.pad_to_max_length and "attention_mask" in tokens:
-                inputs["attention_mask"] = tokens["attention_mask"].to(self.device)
-            return pp.finish_embeddings(features(self.model.get_text_features(**inputs)))
-
-        return torch.cat(pp.encode_in_chunks(items, self.text_batch_size, encode))
+    def _encode_text_chunk(self, chunk: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(chunk, padding="max_length" if self.pad_to_max_length else True,
+                                truncation=True, max_length=self.max_length, return_tensors="pt")
+        inputs = {"input_ids": tokens["input_ids"].to(self.device)}
+        if not self.pad_to_max_length and "attention_mask" in tokens:
+            inputs["attention_mask"] = tokens["attention_mask"].to(self.device)
+        return pp.finish_embeddings(features(self.model.get_text_features(**inputs)))
 
     def preprocess(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, H, W, C) in 0..1 -> keyword inputs of get_image_features, on the model's device."""

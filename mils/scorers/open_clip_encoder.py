@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -46,17 +46,9 @@ class OpenClipEncoder(TorchEncoder):
         self.fill = float(preprocess_cfg.get("fill_color", 0)) / 255.0
         self._dim: int | None = None
 
-    @torch.inference_mode()
-    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        items = pp.check_texts(texts)
-        if not items:
-            return torch.zeros((0, self.embedding_dim))
-
-        def encode(chunk: list[str]) -> torch.Tensor:
-            tokens = self.tokenizer(chunk).to(self.device)
-            return pp.finish_embeddings(self.model.encode_text(tokens))
-
-        return torch.cat(pp.encode_in_chunks(items, self.text_batch_size, encode))
+    def _encode_text_chunk(self, chunk: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(chunk).to(self.device)
+        return pp.finish_embeddings(self.model.encode_text(tokens))
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """(B, H, W, C) in 0..1 -> the model's normalised (B, 3, h, w) input on its device."""
