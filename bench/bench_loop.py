@@ -5,7 +5,6 @@ stand-in for the overhead figure, and a tiny random open_clip model for the memo
 is a fresh subprocess so that it measures one captioning job alone.
 """
 import json
-
 import subprocess
 import sys
 
