@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from . import bridge
-from ._engine import EmbeddingScorer, registry, targets
+from ._engine import EmbeddingScorer, errors, registry, targets
 from .common import CATEGORY, SCORER_TYPE, device_input, dtype_input, keep_loaded_input, node_error, split_lines
 
 USE_SOURCE = "(use source below)"
@@ -41,6 +41,20 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
     return f"{kind_key}:{path}"
 
 
+def scorer_entries() -> list[str]:
+    """models/mils entries a scorer can load: VGG19 Gram features (MILS Gram Style's) are left out."""
+    out = []
+    for name in bridge.list_models(bridge.SCORER_FOLDER):
+        path = bridge.resolve_model(bridge.SCORER_FOLDER, name)
+        try:
+            kind = registry.detect_scorer_kind(path) if path is not None else None
+        except errors.InputError:
+            kind = None  # unknown layout: listed, the user may know its kind
+        if kind not in registry.GRAM_KINDS:
+            out.append(name)
+    return out
+
+
 class MILSScorerLoader:
     DESCRIPTION = ("Loads the model that scores candidates: open_clip CLIP/SigLIP, transformers CLIP/SigLIP, "
                    "PickScore (image vs prompt preference) or CLAP (audio). From models/mils or a source string.")
@@ -53,7 +67,7 @@ class MILSScorerLoader:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "model": ([USE_SOURCE] + bridge.list_models(bridge.SCORER_FOLDER),
+            "model": ([USE_SOURCE] + scorer_entries(),
                       {"tooltip": "A folder or checkpoint in models/mils (get one with MILS Download Model)."}),
             "kind": (KINDS, {"default": "auto", "tooltip": "Which library loads it; auto detects it from the folder."}),
             "source": ("STRING", {"default": "", "tooltip": "With '(use source below)': e.g. ViT-B-32:laion2b_s34b_b79k "

@@ -397,3 +397,11 @@ def test_style_transfer_searches_edit_instructions_ranked_by_gram_loss(monkeypat
         MILSLoop().run(llm, task="auto", budget="preview", keep=1, new_per_step=2, steps=1, patience=0, seed=0,
                        style_scorer=GramStyleHandle(features, style, None, size=32), model=object(), clip=object(),
                        vae=object(), initial="make it red")
+
+
+def test_scorer_dropdown_leaves_out_gram_features(models_dir):
+    vgg = models_dir / "mils" / "vgg19"
+    vgg.mkdir(parents=True)
+    (vgg / "config.json").write_text('{"architecture": "vgg19"}')
+    choices = MILSScorerLoader.INPUT_TYPES()["required"]["model"][0]
+    assert "tiny-clip" in choices and "vgg19" not in choices
