@@ -221,6 +221,18 @@ def _summary(name: str, res) -> str:
     return "\n".join(lines)
 
 
+def caption_with_progress(args, generator, encoder, media, label: str):
+    """One caption search with the command's options and a progress bar."""
+    from .runner import caption
+
+    bar = _Progress(label, args.quiet)
+    try:
+        return caption(generator, encoder, media, preset=args.preset, pool=args.pool, seed=args.seed,
+                       num_frames=args.frames, progress=bar, **_overrides(args))
+    finally:
+        bar.close()
+
+
 def _load_media(path: Path, frames: int):
     from .media import load_audio, load_image, load_video, media_kind
     from .runner import Media
@@ -257,7 +269,6 @@ def _cmd_caption(args) -> int:
     from .cache import atomic_write_text
     from .errors import InputError
     from .media import media_kind
-    from .runner import caption
 
     if args.input.is_dir():
         inputs = _batch_inputs(args.input)
@@ -288,12 +299,7 @@ def _cmd_caption(args) -> int:
         if task_name not in models:
             models[task_name] = (_load_generator(args, task_name), _load_encoder(args, task_name))
         generator, encoder = models[task_name]
-        bar = _Progress(path.name, args.quiet)
-        try:
-            res = caption(generator, encoder, media, preset=args.preset, pool=args.pool, seed=args.seed,
-                          num_frames=args.frames, progress=bar, **_overrides(args))
-        finally:
-            bar.close()
+        res = caption_with_progress(args, generator, encoder, media, path.name)
         payload = {"input": str(path), "kind": media_kind(path), "task": task_name, "llm": generator.key,
                    "scorer": encoder.key, "preset": args.preset, "seed": args.seed, **res.to_dict()}
         results[path] = payload

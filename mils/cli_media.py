@@ -14,8 +14,8 @@ from pathlib import Path
 
 from . import registry
 from .cli import (_Progress, _check_enhance_render_args, _enhance_render_args, _load_encoder, _load_generator,
-                  _load_media, _model_args, _overrides, _png_bytes, _search_args, _summary, _to_pil, contact_sheet,
-                  run_enhance)
+                  _load_media, _model_args, _overrides, _png_bytes, _search_args, _summary, _to_pil,
+                  caption_with_progress, contact_sheet, run_enhance)
 from .errors import GeneratorError, InputError
 
 STYLE_FILES = {"best_instruction": "best_instruction.txt", "best": "best.png", "runner_ups": "runner_ups.png",
@@ -253,7 +253,6 @@ def _check_merge_args(args) -> None:
 
 
 def _cmd_merge(args) -> int:
-    from .runner import caption
     from .tasks import get_task
 
     _check_merge_args(args)
@@ -272,12 +271,7 @@ def _cmd_merge(args) -> int:
                 or registry.TASK_DEFAULTS[m.task_name]["scorer"]
             encoders[group] = _load_encoder(args, m.task_name, spec)
         encoder = encoders[group]
-        bar = _Progress(path.name, args.quiet)
-        try:
-            res = caption(generator, encoder, m, preset=args.preset, pool=args.pool, seed=args.seed,
-                          num_frames=args.frames, progress=bar, **_overrides(args))
-        finally:
-            bar.close()
+        res = caption_with_progress(args, generator, encoder, m, path.name)
         inputs.append({"input": str(path), "kind": m.kind, "task": m.task_name, "scorer": encoder.key,
                        "caption": res.best_text, "score": res.best_score, "search": res.to_dict()})
 

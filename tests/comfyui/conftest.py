@@ -73,47 +73,6 @@ def stock_nodes(comfy):
     return module
 
 
-def _make_tiny_sd15(out: Path) -> None:
-    """A random-weight SD1.5-layout checkpoint (tiny UNet, TAESD VAE, full-size random CLIP-L)."""
-    import torch
-    from safetensors.torch import save_file
-
-    import comfy.model_detection
-    import comfy.ops
-    import comfy.sd1_clip
-    import comfy.taesd.taesd
-    from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
-
-    gen = torch.Generator().manual_seed(0)
-
-    def rand_init(m):
-        for n, p in m.named_parameters():
-            with torch.no_grad():
-                if p.ndim == 1 and ("norm" in n or "ln" in n) and n.endswith("weight"):
-                    p.fill_(1.0)
-                elif p.ndim == 1:
-                    p.zero_()
-                else:
-                    p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
-        return m
-
-    unet = rand_init(UNetModel(
-        image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=[1], channel_mult=[1],
-        transformer_depth=[1], transformer_depth_output=[1, 1], transformer_depth_middle=1, context_dim=768,
-        num_heads=8, use_spatial_transformer=True, use_linear_in_transformer=False, legacy=False,
-        adm_in_channels=None, use_temporal_resblock=False, use_temporal_attention=False, device="cpu",
-        operations=comfy.ops.disable_weight_init))
-    sd = {"model.diffusion_model." + k: v for k, v in unet.state_dict().items()}
-    taesd = rand_init(comfy.taesd.taesd.TAESD(latent_channels=4))
-    sd.update({"first_stage_model." + k: v for k, v in taesd.state_dict().items()})
-    clip = rand_init(comfy.sd1_clip.SD1ClipModel(device="cpu", dtype=torch.float32))
-    sd.update({"cond_stage_model." + k[len("clip_l."):]: v for k, v in clip.state_dict().items()
-               if k.startswith("clip_l.")})
-    sd = {k: (v.detach().half() if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
-    assert type(comfy.model_detection.model_config_from_unet(sd, "model.diffusion_model.")).__name__ == "SD15"
-    save_file(sd, str(out))
-
-
 @pytest.fixture(scope="session")
 def tiny_checkpoint(comfy, tmp_path_factory) -> Path:
     explicit = os.environ.get("MILS_TINY_SD15")
@@ -127,9 +86,9 @@ def tiny_checkpoint(comfy, tmp_path_factory) -> Path:
         low = name.lower()
         if "tiny" in low and "sd15" in low.replace("-", "").replace("_", "") and low.endswith(".safetensors"):
             return Path(fp.get_full_path("checkpoints", name))
-    out = tmp_path_factory.mktemp("ckpt") / "tiny_sd15_random.safetensors"
-    _make_tiny_sd15(out)
-    return out
+    from tiny_models import make_tiny_sd15
+
+    return make_tiny_sd15(_comfy_dir(), tmp_path_factory.mktemp("ckpt") / "tiny_sd15_random.safetensors")
 
 
 @pytest.fixture(scope="session")
