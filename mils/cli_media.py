@@ -13,9 +13,23 @@ import textwrap
 from pathlib import Path
 
 from . import registry
-from .cli import (_Progress, _check_enhance_render_args, _enhance_render_args, _load_encoder, _load_generator,
-                  _load_media, _model_args, _overrides, _png_bytes, _search_args, _summary, _to_pil,
-                  caption_with_progress, contact_sheet, run_enhance)
+from .cli import (
+    _check_enhance_render_args,
+    _enhance_render_args,
+    _load_encoder,
+    _load_generator,
+    _load_media,
+    _model_args,
+    _overrides,
+    _png_bytes,
+    _Progress,
+    _search_args,
+    _summary,
+    _to_pil,
+    caption_with_progress,
+    contact_sheet,
+    run_enhance,
+)
 from .errors import GeneratorError, InputError
 
 STYLE_FILES = {"best_instruction": "best_instruction.txt", "best": "best.png", "runner_ups": "runner_ups.png",

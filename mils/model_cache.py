@@ -100,3 +100,16 @@ def resolve_dtype(dtype: str | None, device: str):
 
         raise InputError("dtype", f"one of auto, {', '.join(sorted(names))}", repr(dtype))
     return names[dtype]
+
+
+def load_cached(kind: str, source: str, load: Callable[[str, Any], Any], *, device: str | None = "auto",
+                dtype: str | None = "auto", extra: str = "") -> Any:
+    """The one way models are loaded: resolve device and dtype, key the cache, load once.
+
+    ``load(device, torch_dtype)`` builds the model; a second call with the same (kind, source, dtype,
+    device, extra) returns the object the first one loaded.
+    """
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
+    key = ModelKey(kind=kind, source=source, dtype=str(torch_dtype).removeprefix("torch."), device=dev, extra=extra)
+    return MODEL_CACHE.get_or_load(key, lambda: load(dev, torch_dtype))

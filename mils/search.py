@@ -16,7 +16,7 @@ from .cancel import cancel_scope
 from .errors import GeneratorError, InputError
 from .generators.base import GenerationParams, Generator
 from .parsing import normalize, parse_candidates
-from .scorers.base import Scorer, sort_key
+from .scorers.base import Scorer, shown, sort_key
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class Scored:
     text: str
     score: float
     step: int                      # 0 = the starting pool
+    shown: str = ""                # the score as the LLM sees it (mils.scorers.base.shown)
 
 
 @dataclass
@@ -200,7 +201,7 @@ def _run_search(
     scores = (score_fn or scorer.score)(unique_start)
     secs_score += time.perf_counter() - t0
     _check_scores(scores, len(unique_start))
-    board.add([Scored(t, float(s), 0) for t, s in zip(unique_start, scores)])
+    board.add([Scored(t, float(s), 0, shown(scorer, s)) for t, s in zip(unique_start, scores)])
     if not board.items:
         raise InputError("scorer", "finite scores for the starting texts", "only NaN/inf")
 
@@ -208,7 +209,7 @@ def _run_search(
 
     def record(step: int, proposed: int, new: int, calls: int, seconds: float, warnings: list[str]) -> StepRecord:
         top = board.top(config.keep)
-        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step) for s in top],
+        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown) for s in top],
                          best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
                          proposed=proposed, new=new, llm_calls=calls,
                          encodes=_counter(scorer, "encodes") - enc0, renders=_counter(scorer, "renders") - ren0,
@@ -233,8 +234,7 @@ def _run_search(
             stopped = "time"
             break
         t_step = time.perf_counter()
-        shown = board.top(config.keep)
-        lines = [f"{scorer.format_score(s.score)}: {s.text}" for s in shown]
+        lines = [f"{s.shown}: {s.text}" for s in board.top(config.keep)]
         prompt = task.build_prompt(lines, config.new_per_step, better=better_word, intent=intent)
         warnings: list[str] = []
         fresh: list[str] = []
@@ -270,7 +270,7 @@ def _run_search(
             scores = scorer.score(fresh)
             secs_score += time.perf_counter() - t0
             _check_scores(scores, len(fresh))
-            board.add([Scored(t, float(s), step) for t, s in zip(fresh, scores)])
+            board.add([Scored(t, float(s), step, shown(scorer, s)) for t, s in zip(fresh, scores)])
             productive_steps += 1
         else:
             warnings.append(f"step {step} skipped: the LLM gave nothing new in {calls} tries")

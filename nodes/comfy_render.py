@@ -18,7 +18,6 @@ ComfyUI is imported lazily (at construction and render time), like the rest of t
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import math
@@ -29,7 +28,10 @@ from typing import Sequence
 
 import torch
 
-from ._engine import errors
+from ..mils import errors
+from ..mils.checks import check_int
+from ..mils.keys import digest, tensor_digest
+from ..mils.renderers.base import BatchLimit, is_out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +56,6 @@ def _token(obj) -> str:
         return f"{type(obj).__name__}@{id(obj):x}"
     _TOKENS[id(obj)] = (ref, tok)
     return tok
-
-
-def _digest(data: bytes, n: int = 12) -> str:
-    return hashlib.sha1(data).hexdigest()[:n]
-
-
-def _image_digest(image: torch.Tensor) -> str:
-    t = image.detach().to("cpu", torch.float32).contiguous()
-    return _digest(repr(tuple(t.shape)).encode() + t.numpy().tobytes())
 
 
 # --- sampler and conditioning helpers ------------------------------------------------------------
@@ -153,28 +146,22 @@ def _is_oom(exc: BaseException) -> bool:
 
     if isinstance(exc, mm.InterruptProcessingException):
         return False
-    candidates = (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None),
-                  getattr(mm, "OOM_EXCEPTION", None))
-    # ComfyUI's OOM_EXCEPTION falls back to bare Exception where torch has no OOM class: never match that
-    types = tuple(t for t in candidates if isinstance(t, type) and t not in (Exception, BaseException))
-    if types and isinstance(exc, types):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    return is_out_of_memory(exc, extra_types=[t for t in (getattr(mm, "OOM_EXCEPTION", None),) if isinstance(t, type)])
+
+
+def _free_memory() -> None:
+    import comfy.model_management as mm
+
+    mm.soft_empty_cache()
 
 
 # --- the renderer ----------------------------------------------------------------------------
-
-def _check_int(name: str, value, lo: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise errors.InputError(name, what, repr(value))
-    return value
-
 
 class ComfyRenderer:
     """Renders texts with ComfyUI sampling on the user's MODEL, CLIP and VAE.
 
     ``render(texts, seed)`` returns ``(len(texts), height, width, 3)`` float32 images in 0..1 on the
-    CPU; ``render_latents`` the sampled latents instead. ``conditioning(text)`` is the stock
+    CPU. ``conditioning(text)`` is the stock
     CLIPTextEncode CONDITIONING of a text (LRU-cached per renderer, ``cond_cache_size`` texts).
     With ``content_image`` and ``denoise < 1`` the start latent is the VAE-encoded content image
     (stretched to width x height, no crop), i.e. img2img; otherwise an empty latent shaped for the
@@ -198,12 +185,12 @@ class ComfyRenderer:
             if not all(hasattr(obj, a) for a in needs):
                 raise errors.InputError(name, f"a ComfyUI {name.upper()} object", type(obj).__name__)
         for name, value in (("width", width), ("height", height)):
-            _check_int(name, value, 64, "an integer of at least 64")
+            check_int(name, value, 64)
             if value % 8:
                 raise errors.InputError(name, "a multiple of 8", repr(value))
-        _check_int("steps", steps, 1, "an integer of at least 1")
-        _check_int("batch_size", batch_size, 1, "an integer of at least 1")
-        _check_int("cond_cache_size", cond_cache_size, 1, "an integer of at least 1")
+        check_int("steps", steps, 1)
+        check_int("batch_size", batch_size, 1)
+        check_int("cond_cache_size", cond_cache_size, 1)
         if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not math.isfinite(cfg) or cfg < 0:
             raise errors.InputError("cfg", "a finite number >= 0", repr(cfg))
         if isinstance(denoise, bool) or not isinstance(denoise, (int, float)) or not (0.0 < denoise <= 1.0):
@@ -248,7 +235,7 @@ class ComfyRenderer:
         self.content_image = content_image
         self.img2img = content_image is not None and self.denoise < 1.0
         self.batch_size = batch_size
-        self.max_batch = batch_size  # lowered for good when a batch runs out of memory
+        self._limit = BatchLimit(batch_size, label="MILS render", is_oom=_is_oom, free=_free_memory)
         self.stochastic = sampler_is_stochastic(sampler_name)
         self.batched = batch_size > 1 and not self.stochastic
         self.sampler_calls = 0
@@ -257,10 +244,10 @@ class ComfyRenderer:
         self._negative_cond = None
         self._start = None
 
-        content = _image_digest(content_image) if self.img2img else "none"
+        content = tensor_digest(content_image) if self.img2img else "none"
         self.key = (f"comfy(model={_token(model)},clip={_token(clip)},vae={_token(vae)},"
                     f"sampler={sampler_name},scheduler={scheduler},steps={steps},cfg={self.cfg:g},"
-                    f"size={width}x{height},neg={_digest(negative.encode())},denoise={self.denoise:g},"
+                    f"size={width}x{height},neg={digest(negative.encode())},denoise={self.denoise:g},"
                     f"content={content})")
 
     def __repr__(self) -> str:
@@ -343,7 +330,7 @@ class ComfyRenderer:
 
         mm.throw_exception_if_processing_interrupted()
 
-    def _sample(self, conds: list, seed: int, decode: bool) -> torch.Tensor:
+    def _sample(self, conds: list, seed: int) -> torch.Tensor:
         import comfy.sample
         import comfy.utils
 
@@ -358,8 +345,10 @@ class ComfyRenderer:
             samples = comfy.sample.sample(self.model, noise, self.steps, self.cfg, self.sampler_name, self.scheduler,
                                           positive, self._negative(), latent, denoise=self.denoise,
                                           callback=self._check_interrupt, disable_pbar=True, seed=seed)
-            if not decode:
-                return samples.to("cpu", torch.float32)
+        return self._decode(samples)
+
+    def _decode(self, samples: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
             images = self.vae.decode(samples)
         if images.ndim == 5:  # video VAEs: (B, frames, H, W, C); one latent frame -> keep the first
             images = images[:, 0]
@@ -369,48 +358,24 @@ class ComfyRenderer:
             images = images.expand(*images.shape[:-1], 3)
         return images.to("cpu", torch.float32).clamp(0.0, 1.0).contiguous()
 
-    def _run(self, texts: Sequence[str], seed: int, decode: bool) -> torch.Tensor | None:
+    @property
+    def max_batch(self) -> int:
+        """Candidates per sampler call now (``batch_size``, halved for good after an out-of-memory error)."""
+        return self._limit.max_batch
+
+    def render(self, texts: Sequence[str], seed: int) -> torch.Tensor:
+        """``(len(texts), height, width, 3)`` float32 CPU images in 0..1; the same ``seed`` noise for every text."""
         texts = list(texts)
         for t in texts:
             if not isinstance(t, str):
                 raise errors.InputError("texts", "strings", type(t).__name__)
         if not texts:
-            return None
+            return torch.zeros(0, self.height, self.width, 3)
         seed = int(seed)
         conds = [self._cond(t) for t in texts]
         out: list[torch.Tensor | None] = [None] * len(texts)
         for group in self._groups(conds):
-            i = 0
-            while i < len(group):
-                n = min(self.max_batch, len(group) - i)
-                chunk = group[i:i + n]
-                out_of_memory = False
-                try:
-                    results = self._sample([conds[j] for j in chunk], seed, decode)
-                except Exception as exc:
-                    if n > 1 and _is_oom(exc):
-                        out_of_memory = True  # handled below, once the exception (and its tensors) are gone
-                    else:
-                        raise
-                if out_of_memory:
-                    import comfy.model_management as mm
-
-                    self.max_batch = max(1, n // 2)
-                    log.warning("MILS render: out of memory with %d images per batch; retrying with %d", n,
-                                self.max_batch)
-                    mm.soft_empty_cache()
-                    continue
-                for j, r in zip(chunk, results):
-                    out[j] = r
-                i += n
+            rendered = self._limit.run(group, lambda chunk: self._sample([conds[j] for j in chunk], seed))
+            for j, image in zip(group, rendered):
+                out[j] = image
         return torch.stack(out)
-
-    def render(self, texts: Sequence[str], seed: int) -> torch.Tensor:
-        """``(len(texts), height, width, 3)`` float32 CPU images in 0..1; the same ``seed`` noise for every text."""
-        out = self._run(texts, seed, decode=True)
-        return torch.zeros(0, self.height, self.width, 3) if out is None else out
-
-    def render_latents(self, texts: Sequence[str], seed: int) -> torch.Tensor:
-        """The sampled latents (before VAE decoding, float32 on the CPU), batched exactly like ``render``."""
-        out = self._run(texts, seed, decode=False)
-        return torch.zeros((0,) + tuple(self.start_latent().shape[1:])) if out is None else out

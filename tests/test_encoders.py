@@ -12,6 +12,7 @@ import shutil
 import pytest
 import torch
 
+from mils import presets
 from mils.errors import InputError, ModelNotFoundError
 from mils.model_cache import MODEL_CACHE
 from mils.scorers import _preprocess as pp
@@ -297,7 +298,8 @@ def test_hf_offline_hub_id_says_how_to_download(monkeypatch):
         load_hf_clip("mils-test-org/no-such-clip", device="cpu")
     msg = str(err.value)
     assert "hf download mils-test-org/no-such-clip --local-dir" in msg and "source=" in msg
-    monkeypatch.setitem(pp.DOWNLOAD_PRESETS, "mils-test-org/no-such-clip", "tiny-clip")
+    monkeypatch.setitem(presets.PRESETS, "tiny-clip",
+                        presets.Preset("tiny-clip", "hf_clip", "mils-test-org/no-such-clip", "a test preset", "1 MB"))
     with pytest.raises(ModelNotFoundError, match="mils download tiny-clip"):
         load_hf_clip("mils-test-org/no-such-clip", device="cpu")
 

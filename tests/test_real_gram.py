@@ -43,16 +43,21 @@ def hed_vgg_state_dict() -> dict[str, torch.Tensor]:
     return sd
 
 
+# (mean, std in 0..1 units, BGR order) of the stand-in networks' own training
+CAFFE_BGR = ((123.68 / 255, 116.779 / 255, 103.939 / 255), (1 / 255,) * 3, True)  # 0..255 BGR minus mean
+TF_LITE = ((127 / 255,) * 3, (128 / 255,) * 3, False)  # EfficientNet-Lite: (255x - 127) / 128
+
+
 @functools.lru_cache(maxsize=1)
 def hed_features() -> VGG19Features:
-    return VGG19Features(hed_vgg_state_dict(), key="hed-vgg16", normalisation="caffe_bgr")
+    return VGG19Features(hed_vgg_state_dict(), key="hed-vgg16", normalisation=CAFFE_BGR)
 
 
 @functools.lru_cache(maxsize=1)
 def efficientnet_features() -> ModuleFeatures:
     taps = {"stem": "_bn0", "block2": "_blocks.2", "block4": "_blocks.4", "block9": "_blocks.9"}
     return ModuleFeatures(load_efficientnet_lite0(), taps, key="efficientnet-lite0", content_layer="block2",
-                          normalisation="tf_lite")
+                          normalisation=TF_LITE)
 
 
 EXTRACTORS = {"hed-vgg16": hed_features, "efficientnet-lite0": efficientnet_features}

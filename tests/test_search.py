@@ -1,11 +1,11 @@
 import pytest
+from toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 
 from mils.errors import GeneratorError, InputError
 from mils.parsing import normalize
-from mils.scorers.embedding import CombinedScorer, EmbeddingScorer
+from mils.scorers.embedding import EmbeddingScorer
 from mils.search import SearchConfig, run_search
 from mils.tasks import TASKS
-from toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 
 TASK = TASKS["image_caption"]
 POOL = ["a red car on a street", "a blue sky", "a wooden table", "an old tree", "a bird over water",
@@ -159,18 +159,6 @@ def test_scores_shown_to_the_llm_keep_small_differences_visible():
     enc = HashingEncoder()
     scorer = EmbeddingScorer(enc, enc.encode_text(["x"])[0])
     assert scorer.format_score(0.1234) != scorer.format_score(0.1239)
-
-
-def test_combined_scorer_weights_and_directions():
-    a, b = OverlapScorer("red car"), OverlapScorer("blue sky")
-
-    class Neg(OverlapScorer):
-        direction = "minimize"
-
-    comb = CombinedScorer([(1.0, a), (2.0, b), (1.0, Neg("street"))])
-    assert comb.score(["red car", "blue sky", "red car street"]) == pytest.approx([1.0, 2.0, 0.0])
-    with pytest.raises(InputError, match="scorers"):
-        CombinedScorer([])
 
 
 def test_result_serialises():

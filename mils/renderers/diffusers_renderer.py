@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -32,9 +31,13 @@ from typing import Any, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
+from ..checks import check_float, check_int, check_size
 from ..errors import Cancelled, InputError, MilsError
-from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ..keys import digest
+from ..model_cache import load_cached
+from ..presets import download_command
 from ..scorers import _preprocess as pp
+from .base import BatchLimit
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ def _resolve_source(source) -> _Source:
         raise pp.missing_local_model(
             path, what="diffusers pipeline folder",
             provide="a diffusers pipeline folder (model_index.json and its component folders, as written by "
-                    "save_pretrained or `hf download <hub id> --local-dir <folder>`)")
+                    f"save_pretrained or `{download_command('<hub id>', '<folder>')}`)")
     return _Source(raw, False)
 
 
@@ -162,12 +165,8 @@ def load_diffusers_pipeline(source: str | os.PathLike, device: str = "auto", dty
         raise InputError("task", f"one of {', '.join(_TASKS)}", repr(task))
     src = _resolve_source(source)
     _require_diffusers()
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    key = ModelKey(kind="renderer", source=f"diffusers:{src.location}",
-                   dtype=str(torch_dtype).removeprefix("torch."), device=dev, extra=f"task={task}")
 
-    def load():
+    def load(dev: str, torch_dtype):
         pipe = _from_pretrained(src, task, torch_dtype)
         pipe = pipe.to(dev)
         if hasattr(pipe, "set_progress_bar_config"):
@@ -177,45 +176,11 @@ def load_diffusers_pipeline(source: str | os.PathLike, device: str = "auto", dty
         log.info("diffusers %s ready on %s (%s)", pipe._mils_ident, dev, torch_dtype)
         return pipe
 
-    return MODEL_CACHE.get_or_load(key, load)
+    return load_cached("renderer", f"diffusers:{src.location}", load, device=device, dtype=dtype, extra=f"task={task}")
 
 
 # --------------------------------------------------------------------------------------------
 # Rendering
-
-
-def _check_int(name: str, value, lo: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise InputError(name, what, repr(value))
-    return value
-
-
-def _check_size(name: str, value) -> int:
-    _check_int(name, value, 8, "an integer of at least 8")
-    if value % 8:
-        raise InputError(name, "a multiple of 8", repr(value))
-    return value
-
-
-def _check_float(name: str, value, lo: float, hi: float = math.inf, *, open_lo: bool = False) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-          and (value > lo if open_lo else value >= lo) and value <= hi)
-    if not ok:
-        rng = f"in ({lo:g}, {hi:g}]" if open_lo else (f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]")
-        raise InputError(name, f"a finite number {rng}", repr(value))
-    return float(value)
-
-
-def _digest(data: bytes, n: int = 12) -> str:
-    return hashlib.sha1(data).hexdigest()[:n]
-
-
-def _is_oom(exc: BaseException) -> bool:
-    types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None))
-                  if isinstance(t, type))
-    if types and isinstance(exc, types):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def _cancel_callback(pipe, step, timestep, callback_kwargs):
@@ -239,14 +204,14 @@ class _DiffusersBase:
         if pipeline is None or not callable(pipeline) or not hasattr(pipeline, "components"):
             raise InputError("pipeline", "a diffusers pipeline, its folder or a hub id", type(pipeline).__name__)
         self.pipe = pipeline
-        self.width, self.height = _check_size("width", width), _check_size("height", height)
-        self.steps = _check_int("steps", steps, 1, "an integer of at least 1")
-        self.guidance_scale = None if guidance_scale is None else _check_float("guidance_scale", guidance_scale, 0.0)
+        self.width, self.height = check_size("width", width), check_size("height", height)
+        self.steps = check_int("steps", steps, 1)
+        self.guidance_scale = None if guidance_scale is None else check_float("guidance_scale", guidance_scale, 0.0)
         if not isinstance(negative_prompt, str):
             raise InputError("negative_prompt", "a string", type(negative_prompt).__name__)
         self.negative_prompt = negative_prompt
-        self.batch_size = _check_int("batch_size", batch_size, 1, "an integer of at least 1")
-        self.max_batch = batch_size        # halved for good after an out-of-memory error
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self._limit = BatchLimit(batch_size, label="diffusers render")
         self.call_kwargs = dict(call_kwargs or {})
         self.pipeline_calls = 0
         self._params = inspect.signature(pipeline.__call__).parameters
@@ -350,27 +315,13 @@ class _DiffusersBase:
         if not texts:
             return torch.zeros(0, self.height, self.width, 3)
         seed = int(seed)
-        out: list[torch.Tensor] = []
-        i = 0
-        while i < len(texts):
-            n = min(self.max_batch, len(texts) - i)
-            out_of_memory = False
-            try:
-                out.append(self._call(texts[i:i + n], seed))
-            except Exception as exc:
-                if n > 1 and _is_oom(exc):
-                    out_of_memory = True  # handled once the exception (and the tensors it holds) are gone
-                else:
-                    raise
-            if out_of_memory:
-                self.max_batch = max(1, n // 2)
-                log.warning("diffusers render: out of memory with %d images per call; retrying with %d", n,
-                            self.max_batch)
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                continue
-            i += n
-        return torch.cat(out)
+        out = self._limit.run(texts, lambda chunk: self._call(chunk, seed))
+        return torch.stack(out)
+
+    @property
+    def max_batch(self) -> int:
+        """Prompts per pipeline call now (``batch_size``, halved for good after an out-of-memory error)."""
+        return self._limit.max_batch
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.key}>"
@@ -397,10 +348,10 @@ class DiffusersRenderer(_DiffusersBase):
         if any(p in self._params for p in ("strength", "image_guidance_scale", "mask_image")):
             raise InputError("pipeline", "a text-to-image pipeline",
                              f"{type(self.pipe).__name__}, which edits an input image (use DiffusersEditRenderer)")
-        extra = _digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
+        extra = digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
         cfg = "default" if self.guidance_scale is None else f"{self.guidance_scale:g}"
         self.key = (f"diffusers({self._ident},size={self.width}x{self.height},steps={self.steps},cfg={cfg},"
-                    f"neg={_digest(self.negative_prompt.encode())},kwargs={extra})")
+                    f"neg={digest(self.negative_prompt.encode())},kwargs={extra})")
 
     def _latent_channels(self) -> int | None:
         channels = getattr(getattr(self.pipe.unet, "config", None), "in_channels", None)
@@ -467,8 +418,8 @@ class DiffusersEditRenderer(_DiffusersBase):
         else:
             raise InputError("pipeline", "an instruction-edit (InstructPix2Pix) or image-to-image pipeline",
                              f"{type(self.pipe).__name__} (takes neither image_guidance_scale nor strength)")
-        self.image_guidance_scale = _check_float("image_guidance_scale", image_guidance_scale, 0.0)
-        self.strength = _check_float("strength", strength, 0.0, 1.0, open_lo=True)
+        self.image_guidance_scale = check_float("image_guidance_scale", image_guidance_scale, 0.0)
+        self.strength = check_float("strength", strength, 0.0, 1.0, open_lo=True)
         if self.mode == "img2img" and int(self.steps * self.strength) < 1:
             raise InputError("strength", f"steps x strength of at least 1 (steps={self.steps})", repr(strength))
         x = img.movedim(-1, 1)
@@ -477,11 +428,11 @@ class DiffusersEditRenderer(_DiffusersBase):
                               antialias=self.height < h or self.width < w).clamp(0.0, 1.0)
         self.image = x.contiguous()    # (1, 3, H, W) float32 0..1 on the CPU
         knob = f"igs={self.image_guidance_scale:g}" if self.mode == "instruct" else f"strength={self.strength:g}"
-        extra = _digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
+        extra = digest(repr(sorted(self.call_kwargs.items())).encode()) if self.call_kwargs else "none"
         cfg = "default" if self.guidance_scale is None else f"{self.guidance_scale:g}"
-        content = _digest(self.image.numpy().tobytes())
+        content = digest(self.image.numpy().tobytes())
         self.key = (f"diffusers-edit({self._ident},{self.mode},size={self.width}x{self.height},steps={self.steps},"
-                    f"cfg={cfg},{knob},neg={_digest(self.negative_prompt.encode())},content={content},"
+                    f"cfg={cfg},{knob},neg={digest(self.negative_prompt.encode())},content={content},"
                     f"kwargs={extra})")
 
     def _latent_channels(self) -> int | None:

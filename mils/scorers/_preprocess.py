@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError, ModelNotFoundError
+from ..presets import download_command, preset_for_source
 
 log = logging.getLogger(__name__)
 
@@ -224,15 +225,6 @@ def resample(mono_bt: torch.Tensor, rate: int, target_rate: int) -> torch.Tensor
 # --------------------------------------------------------------------------------------------
 # Model files and locations
 
-# Hub id, or "<open_clip model>:<tag>", -> preset known to `mils download`. The CLI registers its
-# presets here so missing-model messages can name the short command.
-DOWNLOAD_PRESETS: dict[str, str] = {}
-
-
-def register_download_preset(source: str, preset: str) -> None:
-    DOWNLOAD_PRESETS[source] = preset
-
-
 def looks_like_path(source: str) -> bool:
     """True for strings meant as a file system path rather than a hub id ("org/name")."""
     s = str(source)
@@ -285,18 +277,18 @@ def hub_model_unavailable(hub_id: str, *, what: str, cause: BaseException | str,
 
     ``pass_as`` is how to give a local copy back, with ``{path}`` for the download folder; without
     it only the Hugging Face cache route is offered. ``include`` is the (already quoted) glob
-    patterns for ``--include``. ``preset_keys`` are further DOWNLOAD_PRESETS keys to look up.
+    patterns for ``--include``. ``preset_keys`` are further hub ids whose preset to name.
     """
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    include_opt = f" --include {include}" if include else ""
-    command = f"hf download {hub_id}{include_opt}"
-    preset = next((DOWNLOAD_PRESETS[k] for k in (hub_id, *preset_keys) if k in DOWNLOAD_PRESETS), None)
+    command = download_command(hub_id, include=include)
+    preset = next(filter(None, (preset_for_source(k) for k in (hub_id, *preset_keys))), None)
     lines = [f"{what} '{hub_id}' is not in the local Hugging Face cache and cannot be downloaded here ({reason})."]
     if preset:
         lines.append(f"Fetch it with `mils download {preset}`, or")
     if pass_as:
         folder = default_model_folder(hub_id)
-        lines.append(f"{'d' if preset else 'D'}ownload {hub_id} into {folder} with `{command} --local-dir {folder}` "
+        lines.append(f"{'d' if preset else 'D'}ownload {hub_id} into {folder} with "
+                     f"`{download_command(hub_id, folder, include)}` "
                      f"and pass {pass_as.format(path=folder)};")
         lines.append(f"or run `{command}` to fill the Hugging Face cache, which is then used without network.")
     else:

@@ -12,7 +12,26 @@ from typing import Literal, Protocol, Sequence, runtime_checkable
 import torch
 
 Direction = Literal["maximize", "minimize"]
-DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
+
+
+class Score(float):
+    """A score that carries what the LLM is shown for it, e.g. the "style, content" terms of a Gram score.
+
+    It is a float everywhere (ranking, JSON, arithmetic); ``shown`` is its display. Scorers whose
+    display is a function of the number alone return plain floats and implement ``format_score``.
+    """
+
+    shown: str
+
+    def __new__(cls, value: float, shown: str):
+        obj = super().__new__(cls, value)
+        obj.shown = shown
+        return obj
+
+
+def shown(scorer: "Scorer", score: float) -> str:
+    """How ``score`` is shown to the LLM: its own display if it carries one, else the scorer's format."""
+    return score.shown if isinstance(score, Score) else scorer.format_score(score)
 
 
 @runtime_checkable
@@ -53,13 +72,8 @@ class Scorer(Protocol):
         ...
 
     def format_score(self, score: float) -> str:
-        """The score as the LLM sees it: on a scale where small differences are visible."""
+        """The score as the LLM sees it: on a scale where small differences are visible (see ``shown``)."""
         ...
-
-
-def better(direction: Direction, a: float, b: float) -> bool:
-    """True when score ``a`` is strictly better than ``b``."""
-    return a > b if direction == "maximize" else a < b
 
 
 def sort_key(direction: Direction):

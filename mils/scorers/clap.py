@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
-from ._module import TorchEncoder
 from ..errors import InputError
+from ..model_cache import load_cached
 from . import _preprocess as pp
+from ._module import TorchEncoder
 from .hf_clip import HFSource, features, load_hf_part, resolve_hf_source
 
 log = logging.getLogger(__name__)
@@ -101,13 +101,8 @@ def load_clap(source: str | os.PathLike, *, processor_source: str | os.PathLike 
     src = resolve_hf_source(source, "source", "CLAP model")
     proc_src = resolve_hf_source(processor_source, "processor_source", "processor") \
         if processor_source is not None else HFSource(src.location, src.local, "source")
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    cache_key = ModelKey(kind="encoder", source=f"clap:{src.location}",
-                         dtype=str(torch_dtype).removeprefix("torch."), device=dev,
-                         extra=f"processor={proc_src.location}" if proc_src.location != src.location else "")
 
-    def load() -> ClapEncoder:
+    def load(dev: str, torch_dtype) -> ClapEncoder:
         model = load_hf_part(src, lambda loc: AutoModel.from_pretrained(loc, dtype=torch_dtype), what="CLAP model")
         if not (hasattr(model, "get_text_features") and hasattr(model, "get_audio_features")):
             raise InputError(src.arg, "a CLAP model with text and audio towers",
@@ -124,4 +119,5 @@ def load_clap(source: str | os.PathLike, *, processor_source: str | os.PathLike 
         log.info("CLAP %s ready on %s (%s)", key, dev, torch_dtype)
         return ClapEncoder(model.to(dev).eval(), tokenizer, feature_extractor, key=key, device=dev, dtype=torch_dtype)
 
-    return MODEL_CACHE.get_or_load(cache_key, load)
+    return load_cached("encoder", f"clap:{src.location}", load, device=device, dtype=dtype,
+                       extra=f"processor={proc_src.location}" if proc_src.location != src.location else "")

@@ -1,7 +1,6 @@
 """Scorers that compare text embeddings with a target embedding in an encoder's joint space."""
 from __future__ import annotations
 
-import hashlib
 import weakref
 from typing import Sequence
 
@@ -9,6 +8,7 @@ import torch
 
 from ..cache import PoolEmbeddingStore, TextEmbeddingCache
 from ..errors import InputError
+from ..keys import tensor_digest
 from .base import Direction, Encoder
 
 _TEXT_CACHES: "weakref.WeakKeyDictionary[object, TextEmbeddingCache]" = weakref.WeakKeyDictionary()
@@ -21,10 +21,6 @@ def text_cache_for(encoder: Encoder, *, batch_size: int = 64) -> TextEmbeddingCa
         cache = TextEmbeddingCache(encoder.encode_text, batch_size=batch_size)
         _TEXT_CACHES[encoder] = cache
     return cache
-
-
-def _target_digest(target: torch.Tensor) -> str:
-    return hashlib.sha256(target.detach().float().cpu().numpy().tobytes()).hexdigest()[:12]
 
 
 class EmbeddingScorer:
@@ -46,7 +42,7 @@ class EmbeddingScorer:
             raise InputError(label, "a non-zero embedding (terms that cancel out leave nothing to invert)")
         self.encoder = encoder
         self.target = target / norm
-        self.key = f"{encoder.key}|{label}:{_target_digest(self.target)}"
+        self.key = f"{encoder.key}|{label}:{tensor_digest(self.target)}"
         self.text_cache = text_cache_for(encoder)
         self.pool_store = pool_store if pool_store is not None else PoolEmbeddingStore()
 
@@ -77,41 +73,3 @@ class EmbeddingScorer:
     def format_score(self, score: float) -> str:
         return f"{100.0 * score:.2f}"
 
-
-class CombinedScorer:
-    """Weighted sum of scorers. Minimising members enter with a negative sign, so the sum is maximised."""
-
-    direction: Direction = "maximize"
-
-    def __init__(self, members: Sequence[tuple[float, object]]):
-        if not members:
-            raise InputError("scorers", "at least one (weight, scorer) pair")
-        for w, s in members:
-            if not isinstance(w, (int, float)) or w != w:
-                raise InputError("weights", "finite numbers", repr(w))
-        self.members = [(float(w), s) for w, s in members]
-        self.key = "combined(" + ",".join(f"{w:g}*{s.key}" for w, s in self.members) + ")"
-
-    def score(self, texts: Sequence[str]) -> list[float]:
-        total = [0.0] * len(texts)
-        for w, s in self.members:
-            sign = 1.0 if s.direction == "maximize" else -1.0
-            for i, v in enumerate(s.score(texts)):
-                total[i] += sign * w * v
-        return total
-
-    def score_pool(self, texts: Sequence[str]) -> list[float]:
-        total = [0.0] * len(texts)
-        for w, s in self.members:
-            sign = 1.0 if s.direction == "maximize" else -1.0
-            fn = getattr(s, "score_pool", s.score)
-            for i, v in enumerate(fn(texts)):
-                total[i] += sign * w * v
-        return total
-
-    @property
-    def encodes(self) -> int:
-        return sum(getattr(s, "encodes", 0) for _, s in self.members)
-
-    def format_score(self, score: float) -> str:
-        return f"{100.0 * score:.2f}"

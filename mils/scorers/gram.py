@@ -27,7 +27,6 @@ than one style or content image.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
@@ -35,19 +34,18 @@ import torch
 import torch.nn as nn
 
 from ..errors import InputError, ModelNotFoundError
-from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
+from ..keys import tensor_digest
+from ..model_cache import load_cached
+from ..renderers.base import Renderer
 from . import _preprocess as pp
-from .base import Direction
-from .embedding import _target_digest
-from .render import RenderCache, RenderedTextScorer, Renderer
+from .base import Direction, Score
+from .render import RenderCache, RenderedTextScorer
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # name -> (mean, std in 0..1 units, BGR channel order)
 NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...], bool]] = {
     "imagenet": (IMAGENET_MEAN, IMAGENET_STD, False),                 # torchvision / timm
-    "tf_lite": ((127 / 255,) * 3, (128 / 255,) * 3, False),           # EfficientNet-Lite: (255x - 127) / 128
-    "caffe_bgr": ((123.68 / 255, 116.779 / 255, 103.939 / 255), (1 / 255,) * 3, True),  # 0..255 BGR minus mean
 }
 
 STYLE_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5")
@@ -233,7 +231,7 @@ class VGG19Features(ModuleFeatures):
     ``state_dict``: torchvision ``vgg19`` names (``features.N.weight``; timm's ``vgg19.tv_in1k`` uses the
     same), or the trunk's own (``N.weight``); None keeps random weights (tests, benchmarks). Any
     network with VGG19's layout up to conv3_1 fits (VGG16 is identical there); pass its input
-    ``normalisation`` (e.g. "caffe_bgr").
+    ``normalisation`` as a (mean, std, bgr) triple.
     """
 
     def __init__(self, state_dict: Mapping[str, torch.Tensor] | None = None, *, key: str = "vgg19",
@@ -303,17 +301,14 @@ def load_vgg19(path: str | Path, device: str | None = "auto", dtype: str | None 
     float32 (the Gram matrices are always computed in float32).
     """
     f = vgg19_weights_file(path).resolve()
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype, dev)
     fingerprint = pp.file_fingerprint(f)
 
-    def load():
+    def load(dev: str, torch_dtype) -> VGG19Features:
         feats = VGG19Features(read_vgg19_state(f), key=f"vgg19:{fingerprint}")
-        feats.model.to(device=dev, dtype=dt)
+        feats.model.to(device=dev, dtype=torch_dtype)
         return feats
 
-    return MODEL_CACHE.get_or_load(ModelKey("gram_features", str(f), str(dt), dev, extra=f"vgg19:{fingerprint}"),
-                                   load)
+    return load_cached("gram_features", str(f), load, device=device, dtype=dtype, extra=f"vgg19:{fingerprint}")
 
 
 # ------------------------------------------------------------------------------------------ the math
@@ -412,11 +407,10 @@ class GramStyleScorer:
             self.content_target = self._features(prepare_images(content, size, "content_image", device))[
                 extractor.content_layer].float().cpu()
         self._on_device: tuple[torch.device, dict, torch.Tensor | None] | None = None
-        digest = _target_digest(torch.cat([style.flatten()] + ([content.flatten()] if content is not None else [])))
+        digest = tensor_digest(torch.cat([style.flatten()] + ([content.flatten()] if content is not None else [])))
         self.key = (f"gram({extractor.key},size={size},sw={self.style_weight:g},cw={self.content_weight:g})"
                     f"|{digest}")
         self.encodes = 0
-        self._pairs: OrderedDict[float, tuple[float, float]] = OrderedDict()
 
     @property
     def effective_batch_size(self) -> int:
@@ -468,30 +462,24 @@ class GramStyleScorer:
     def combine(self, style: float, content: float) -> float:
         return self.style_weight * style + self.content_weight * content
 
-    def combined(self, images) -> list[float]:
-        """The ranking key per image: style_weight * style + content_weight * content (lower is better)."""
-        out = []
-        for s, c in self.score_images(images):
-            key = self.combine(s, c)
-            self._pairs[key] = (s, c)
-            out.append(key)
-        while len(self._pairs) > 100_000:
-            self._pairs.popitem(last=False)
-        return out
+    def shown(self, style: float, content: float) -> str:
+        """Like the paper, "s, c": the weighted style and content terms (only the style term without content)."""
+        if not self.has_content:
+            return _fmt(self.style_weight * style)
+        return f"{_fmt(self.style_weight * style)}, {_fmt(self.content_weight * content)}"
 
-    def image_scores(self, images) -> list[float]:
+    def combined(self, images) -> list[Score]:
+        """The ranking key per image, style_weight * style + content_weight * content (lower is better),
+        each carrying its "s, c" display."""
+        return [Score(self.combine(s, c), self.shown(s, c)) for s, c in self.score_images(images)]
+
+    def image_scores(self, images) -> list[Score]:
         """``ImageScorer`` protocol (mils.scorers.render): the combined score."""
         return self.combined(images)
 
     def format_score(self, score: float) -> str:
-        """Like the paper, "s, c" (the weighted style and content terms) for a score this scorer produced."""
-        pair = self._pairs.get(score)
-        if pair is None:
-            return _fmt(score)
-        s, c = pair
-        if not self.has_content:
-            return _fmt(self.style_weight * s)
-        return f"{_fmt(self.style_weight * s)}, {_fmt(self.content_weight * c)}"
+        """A score's display: its own "s, c" when this scorer made it, else just the number."""
+        return score.shown if isinstance(score, Score) else _fmt(score)
 
 
 class GramRenderScorer(RenderedTextScorer):

@@ -16,9 +16,10 @@ from typing import Any, Callable
 import torch
 
 from ..errors import InputError, MilsError, ModelNotFoundError
-from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
-from ._module import TorchEncoder
+from ..model_cache import load_cached
+from ..presets import download_command
 from . import _preprocess as pp
+from ._module import TorchEncoder
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def load_hf_part(src: HFSource, load: Callable[[str], Any], *, what: str, includ
             if not (folder / "config.json").is_file() and not any(folder.glob("*_config.json")):
                 raise ModelNotFoundError(
                     f"{folder} is not a transformers {what} folder (no config.json). Download the model into it, "
-                    f"e.g. `hf download <hub id> --local-dir {folder}`, and pass {src.arg}='{folder}'.") from e
+                    f"e.g. `{download_command('<hub id>', folder)}`, and pass {src.arg}='{folder}'.") from e
             if "processor" in what or "tokenizer" in what:
                 raise ModelNotFoundError(
                     f"{folder} has no usable {what} files ({type(e).__name__}: {str(e).strip()[:200]}). "
@@ -214,13 +215,8 @@ def load_hf_clip(source: str | os.PathLike, *, processor_source: str | os.PathLi
     src = resolve_hf_source(source, "source", "CLIP/SigLIP model")
     proc_src = resolve_hf_source(processor_source, "processor_source", "processor") \
         if processor_source is not None else HFSource(src.location, src.local, "source")
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    cache_key = ModelKey(kind="encoder", source=f"hf_clip:{src.location}",
-                         dtype=str(torch_dtype).removeprefix("torch."), device=dev,
-                         extra=f"processor={proc_src.location}" if proc_src.location != src.location else "")
 
-    def load() -> HFClipEncoder:
+    def load(dev: str, torch_dtype) -> HFClipEncoder:
         model = load_hf_part(src, lambda loc: AutoModel.from_pretrained(loc, dtype=torch_dtype),
                              what="CLIP/SigLIP model")
         if not (hasattr(model, "get_text_features") and hasattr(model, "get_image_features")):
@@ -233,7 +229,8 @@ def load_hf_clip(source: str | os.PathLike, *, processor_source: str | os.PathLi
         return HFClipEncoder(model.to(dev).eval(), tokenizer, image_processor, key=key, device=dev,
                              dtype=torch_dtype)
 
-    return MODEL_CACHE.get_or_load(cache_key, load)
+    return load_cached("encoder", f"hf_clip:{src.location}", load, device=device, dtype=dtype,
+                       extra=f"processor={proc_src.location}" if proc_src.location != src.location else "")
 
 
 def load_pickscore(source: str | os.PathLike = PICKSCORE_MODEL, *,

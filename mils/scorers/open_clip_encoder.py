@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from ..errors import InputError, MilsError, ModelNotFoundError
-from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
-from ._module import TorchEncoder
+from ..model_cache import load_cached
 from . import _preprocess as pp
+from ._module import TorchEncoder
 
 log = logging.getLogger(__name__)
 
@@ -210,13 +210,9 @@ def load_open_clip(model_name: str, pretrained: str | None = None, *, checkpoint
     import open_clip
 
     src = _resolve_source(model_name, pretrained, checkpoint)
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
-    precision = _PRECISION[torch_dtype]
-    cache_key = ModelKey(kind="encoder", source=f"open_clip:{src.model_name}:{src.location}",
-                         dtype=str(torch_dtype).removeprefix("torch."), device=dev)
 
-    def load() -> OpenClipEncoder:
+    def load(dev: str, torch_dtype) -> OpenClipEncoder:
+        precision = _PRECISION[torch_dtype]
         model = _create(src, precision, dev)
         try:
             tokenizer = open_clip.get_tokenizer(src.model_name)
@@ -229,4 +225,4 @@ def load_open_clip(model_name: str, pretrained: str | None = None, *, checkpoint
         return OpenClipEncoder(model, tokenizer, open_clip.get_model_preprocess_cfg(model), key=key,
                                device=dev, input_dtype=input_dtype)
 
-    return MODEL_CACHE.get_or_load(cache_key, load)
+    return load_cached("encoder", f"open_clip:{src.model_name}:{src.location}", load, device=device, dtype=dtype)

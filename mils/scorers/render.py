@@ -18,17 +18,9 @@ from typing import Protocol, Sequence, runtime_checkable
 import torch
 
 from ..errors import InputError
+from ..keys import tensor_digest
+from ..renderers.base import Renderer
 from .base import Direction
-from .embedding import _target_digest
-
-
-@runtime_checkable
-class Renderer(Protocol):
-    """Turns texts into images: (B, H, W, 3) float 0..1, one per text, deterministic under ``seed``."""
-
-    key: str
-
-    def render(self, texts: Sequence[str], seed: int) -> torch.Tensor: ...
 
 
 @runtime_checkable
@@ -78,7 +70,7 @@ class CosineImageScorer:
         target = torch.as_tensor(target).float().flatten()
         self.encoder = encoder
         self.target = target / target.norm().clamp_min(1e-8)
-        self.key = f"{encoder.key}|{_target_digest(self.target)}"
+        self.key = f"{encoder.key}|{tensor_digest(self.target)}"
 
     def image_scores(self, images: torch.Tensor) -> list[float]:
         return (self.encoder.encode_image(images).float() @ self.target).tolist()

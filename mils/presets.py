@@ -1,0 +1,112 @@
+"""Model presets (names, hub repos, sizes), the model folders, and how to tell users to fetch a model.
+
+Data and small lookups only: loaders at every level name the preset and the one download command in
+their "not found" messages from here, and ``mils.registry`` loads and downloads.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+LLM_FOLDER = "LLM"            # ComfyUI community convention: models/LLM
+SCORER_FOLDER = "mils"        # models/mils for the pack's scorers
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "vgg19" (Gram features)
+    repo_id: str
+    description: str
+    size: str
+    allow_patterns: tuple[str, ...] | None = None
+    processor_repo: str | None = None     # PickScore takes its processor from another repo
+    gated: bool = False
+
+    @property
+    def folder(self) -> str:
+        return LLM_FOLDER if self.kind == "llm" else SCORER_FOLDER
+
+
+_HF_LM = ("*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.jinja")
+_OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "*.txt",
+              "*.model", "tokenizer*", "special_tokens_map.json")
+_HF_CLIP = ("*.json", "*.safetensors", "*.txt")
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    Preset("qwen2.5-1.5b-instruct", "llm", "Qwen/Qwen2.5-1.5B-Instruct",
+           "default LLM: small, follows list formats well (Apache-2.0)", "3.1 GB", _HF_LM),
+    Preset("smollm2-360m-instruct", "llm", "HuggingFaceTB/SmolLM2-360M-Instruct",
+           "fast preview LLM for CPUs (Apache-2.0)", "0.7 GB", _HF_LM),
+    Preset("qwen2.5-7b-instruct", "llm", "Qwen/Qwen2.5-7B-Instruct",
+           "paper-class 7B LLM (Apache-2.0); wants a GPU", "15 GB", _HF_LM),
+    Preset("llama-3.1-8b-instruct", "llm", "meta-llama/Llama-3.1-8B-Instruct",
+           "the paper's LLM; gated: accept the licence on the hub and set HF_TOKEN", "16 GB", _HF_LM, gated=True),
+    Preset("siglip-b16", "open_clip", "timm/ViT-B-16-SigLIP",
+           "default image/video scorer: SigLIP ViT-B/16 (WebLI)", "0.8 GB", _OPEN_CLIP),
+    Preset("siglip-so400m", "open_clip", "timm/ViT-SO400M-14-SigLIP",
+           "the paper's image scorer: SigLIP SO400M/14 (WebLI)", "3.5 GB", _OPEN_CLIP),
+    Preset("clip-vit-b32", "open_clip", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+           "small CLIP ViT-B/32 (LAION-2B)", "0.6 GB", _OPEN_CLIP),
+    Preset("pickscore", "pickscore", "yuvalkirstain/PickScore_v1",
+           "human-preference scorer for text-to-image (the paper's)", "3.9 GB", _HF_CLIP,
+           processor_repo="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"),
+    Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
+           "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
+    Preset("vgg19", "vgg19", "timm/vgg19.tv_in1k",
+           "style-transfer scorer: VGG19 ImageNet features for the Gram-matrix style loss (the paper's)", "0.6 GB",
+           ("*.safetensors", "*.json")),
+]}
+
+GRAM_KINDS = frozenset({"vgg19"})   # feature extractors for the Gram style scorer, not text-image encoders
+
+
+TASK_DEFAULTS: dict[str, dict[str, str]] = {
+    "image_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "video_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "audio_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "clap-htsat"},
+    "t2i_enhance": {"llm": "qwen2.5-1.5b-instruct", "scorer": "pickscore"},
+    "invert": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
+    "style_transfer": {"llm": "qwen2.5-1.5b-instruct", "scorer": "vgg19"},
+}
+
+
+def default_models_dir() -> Path:
+    """MILS_MODELS_DIR, else ~/.cache/mils/models. ComfyUI passes its own models folder instead."""
+    env = os.environ.get("MILS_MODELS_DIR")
+    return Path(env) if env else Path(os.path.expanduser("~")) / ".cache" / "mils" / "models"
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise InputError("preset", f"one of {', '.join(PRESETS)}", repr(name)) from None
+
+
+def preset_dir(preset: Preset, models_dir: Path | str) -> Path:
+    return Path(models_dir) / preset.folder / preset.name
+
+
+def is_downloaded(preset: Preset, models_dir: Path | str) -> bool:
+    d = preset_dir(preset, models_dir)
+    return (d / ".mils-complete").is_file()
+
+
+def preset_for_source(source: str) -> str | None:
+    """The preset name whose hub repo is ``source`` (a hub id, optionally "hf-hub:" prefixed), if any."""
+    repo = str(source).removeprefix("hf-hub:")
+    return next((p.name for p in PRESETS.values() if p.repo_id == repo), None)
+
+
+def download_command(hub_id: str, local_dir: str | os.PathLike | None = None, include: str | None = None) -> str:
+    """The shell command that fetches a hub repo (huggingface_hub's ``hf`` CLI), spelled one way everywhere."""
+    parts = ["hf download", hub_id]
+    if include:
+        parts.append(f"--include {include}")
+    if local_dir is not None:
+        parts.append(f"--local-dir {local_dir}")
+    return " ".join(parts)
