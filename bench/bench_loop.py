@@ -12,14 +12,15 @@ import _common  # noqa: F401
 from _common import ROOT
 
 from mils.generators.transformers_lm import load_transformers_generator
-from mils.runner import Media, caption
+from mils.jobs import Job, Media, run_job
 from real_models import photo, smollm2_gguf_path, stand_in_encoder
 
 
 def overhead() -> float:
     llm = load_transformers_generator(smollm2_gguf_path())
-    res = caption(llm, stand_in_encoder(), Media("image", images=photo("chelsea")), preset="preview",
-                  pool="image", keep=10, new_per_step=10, steps=3, max_new_tokens=200)
+    res = run_job(Job("image_caption", llm, stand_in_encoder(), media=Media("image", images=photo("chelsea")),
+                      preset="preview", pool="image",
+                      overrides=dict(keep=10, new_per_step=10, steps=3, max_new_tokens=200))).result
     frac = res.overhead_fraction
     print(f"loop overhead: {100 * frac:.2f}% of wall time (goal <= 5%) | total {res.seconds_total:.1f} s, "
           f"LLM {res.seconds_llm:.1f} s, scoring {res.seconds_scoring:.1f} s, {res.llm_calls} LLM calls, "
@@ -33,14 +34,14 @@ sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from mils.generators.transformers_lm import load_transformers_generator
 from mils.scorers.open_clip_encoder import load_open_clip
-from mils.runner import Media, caption
+from mils.jobs import Job, Media, run_job
 from real_models import photo, smollm2_gguf_path
 from tiny_models import make_tiny_open_clip
 llm = load_transformers_generator(smollm2_gguf_path())
 name, ckpt = make_tiny_open_clip(Path(tempfile.mkdtemp()))
 enc = load_open_clip(name, ckpt)
-res = caption(llm, enc, Media("image", images=photo("chelsea")), preset="preview", pool="image",
-              keep=10, new_per_step=10, steps=2, max_new_tokens=200)
+res = run_job(Job("image_caption", llm, enc, media=Media("image", images=photo("chelsea")), preset="preview",
+                  pool="image", overrides=dict(keep=10, new_per_step=10, steps=2, max_new_tokens=200))).result
 print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "best": res.best_text}}))
 """

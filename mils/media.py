@@ -6,6 +6,7 @@ Video: its frames as an IMAGE batch.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,24 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif"}
+CAPTION_TASKS = {"image": "image_caption", "video": "video_caption", "audio": "audio_caption"}
+
+
+@dataclass
+class Media:
+    """What to caption: ``kind`` is "image", "video" or "audio"."""
+
+    kind: str
+    images: torch.Tensor | None = None        # (B, H, W, 3): one image, or the frames of a video
+    waveform: torch.Tensor | None = None      # (B, C, T)
+    sample_rate: int | None = None
+
+    @property
+    def task_name(self) -> str:
+        try:
+            return CAPTION_TASKS[self.kind]
+        except KeyError:
+            raise InputError("media", "an image, a video or a sound", repr(self.kind)) from None
 
 
 def media_kind(path: str | Path) -> str:
@@ -112,3 +131,14 @@ def _load_audio_av(p: Path, name: str) -> tuple[torch.Tensor, int]:
     if np.issubdtype(chunks[0].dtype, np.integer):
         arr /= float(np.iinfo(chunks[0].dtype).max)
     return torch.from_numpy(arr), sr
+
+
+def load_media(path: str | Path, num_frames: int = 8) -> Media:
+    """A media file as ``Media``: its kind from the file name, video as ``num_frames`` uniform frames."""
+    kind = media_kind(path)
+    if kind == "image":
+        return Media("image", images=load_image(path))
+    if kind == "video":
+        return Media("video", images=load_video(path, num_frames))
+    wav, sr = load_audio(path)
+    return Media("audio", waveform=wav, sample_rate=sr)

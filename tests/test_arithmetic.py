@@ -1,12 +1,12 @@
 """Embedding arithmetic with a tiny real-architecture open_clip model: the inverted text beats the pool."""
 import torch
-
-from mils import targets
-from mils.runner import invert
-from mils.scorers.embedding import EmbeddingScorer
-from mils.scorers.open_clip_encoder import load_open_clip
 from tiny_models import make_tiny_open_clip_dir
 from toys import VOCAB, ToyLLM
+
+from mils import targets
+from mils.jobs import Job, run_job
+from mils.scorers.embedding import EmbeddingScorer
+from mils.scorers.open_clip_encoder import load_open_clip
 
 
 def test_inverted_text_is_closer_to_the_arithmetic_target_than_any_starting_text(tmp_path):
@@ -16,7 +16,8 @@ def test_inverted_text_is_closer_to_the_arithmetic_target_than_any_starting_text
                               (-1.0, targets.text_target(enc, "a photo")),
                               (1.0, targets.text_target(enc, "a watercolor painting"))])
     pool = [f"a {w} {v}" for w, v in zip(VOCAB[::2], VOCAB[1::2])]
-    res = invert(ToyLLM(), enc, target, pool=pool, keep=4, new_per_step=8, steps=5, seed=0)
+    res = run_job(Job("invert", ToyLLM(), enc, target=target, pool=pool, seed=0,
+                      overrides=dict(keep=4, new_per_step=8, steps=5))).result
     scorer = EmbeddingScorer(enc, target)
     assert res.best_score > max(scorer.score(pool))
     assert abs(scorer.score([res.best_text])[0] - res.best_score) < 1e-5

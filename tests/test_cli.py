@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mils.cli import RESULT_SUFFIX, main
+from mils.cli import main
+from mils.cli.caption import RESULT_SUFFIX
 
 TOYS = ["--llm", "py:toys:toy_llm", "--scorer", "py:toys:toy_encoder", "--quiet"]
 SMALL = ["--keep", "4", "--new", "5", "--steps", "3", "--pool", "image"]

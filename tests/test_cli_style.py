@@ -15,10 +15,12 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from mils.cli import main  # noqa: E402
-from mils.cli_media import STYLE_FILES, edit_size, merge_prompt  # noqa: E402
-from mils.scorers.gram import ModuleFeatures  # noqa: E402
 from test_diffusers import _components, _unet  # noqa: E402
+
+from mils.cli import main  # noqa: E402
+from mils.cli.style import STYLE_FILES, edit_size  # noqa: E402
+from mils.merge import merge_prompt  # noqa: E402
+from mils.scorers.gram import ModuleFeatures  # noqa: E402
 
 TOY_LLM = ["--llm", "py:toys:toy_llm", "--quiet"]
 CONTENT_SIZE = (44, 36)            # W x H: edited at 40x32 (--size 32), best.png back at 44x36
@@ -48,8 +50,11 @@ def _png_size(path):
 
 @pytest.fixture(scope="module")
 def pipes(tmp_path_factory):
-    from diffusers import (EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline,
-                           StableDiffusionPipeline)
+    from diffusers import (
+        EulerAncestralDiscreteScheduler,
+        StableDiffusionInstructPix2PixPipeline,
+        StableDiffusionPipeline,
+    )
 
     root = tmp_path_factory.mktemp("style-pipes")
     parts = _components()

@@ -15,15 +15,16 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from mils.cli import ENHANCE_FILES, main  # noqa: E402
-from mils.errors import InputError, ModelNotFoundError  # noqa: E402
-from mils.model_cache import MODEL_CACHE  # noqa: E402
-from mils.renderers import (DiffusersEditRenderer, DiffusersRenderer, MissingDependencyError,  # noqa: E402
-                            load_diffusers_pipeline)
-from mils.scorers.render import RenderScorer  # noqa: E402
-from mils.targets import text_target  # noqa: E402
 from tiny_models import _tiny_clip_tokenizer, make_tiny_hf_clip  # noqa: E402
 from toys import ColourWordsEncoder  # noqa: E402
+
+from mils.cli import main
+from mils.cli.enhance import ENHANCE_FILES  # noqa: E402
+from mils.errors import InputError, ModelNotFoundError  # noqa: E402
+from mils.model_cache import MODEL_CACHE  # noqa: E402
+from mils.renderers import DiffusersEditRenderer, DiffusersRenderer, MissingDependencyError, load_diffusers_pipeline  # noqa: E402
+from mils.scorers.render import RenderScorer  # noqa: E402
+from mils.targets import text_target  # noqa: E402
 
 PREVIEW = 32
 
@@ -61,7 +62,11 @@ def _components(seed: int = 0):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Folders: a text-to-image SD pipeline, an InstructPix2Pix pipeline, a tiny HF CLIP scorer."""
-    from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline, StableDiffusionPipeline
+    from diffusers import (
+        EulerAncestralDiscreteScheduler,
+        StableDiffusionInstructPix2PixPipeline,
+        StableDiffusionPipeline,
+    )
 
     root = tmp_path_factory.mktemp("diffusers")
     parts = _components()

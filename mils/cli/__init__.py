@@ -1,0 +1,44 @@
+"""The ``mils`` command. One module per subcommand (``add_parser`` + ``run``); each only translates its
+options into jobs (mils.jobs) and their results into files and text.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..errors import MilsError
+from . import caption, catalog, enhance, invert, merge, style
+
+log = logging.getLogger("mils")
+
+COMMANDS = {"caption": caption.run, "invert": invert.run, "enhance": enhance.run, "style": style.run,
+            "merge": merge.run, "presets": catalog.run_presets, "download": catalog.run_download}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mils", description="MILS: an LLM proposes, a multimodal model scores, repeat.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (caption, invert, enhance, style, merge):
+        module.add_parser(sub)
+    catalog.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except MilsError as exc:
+        print(f"mils: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mils: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

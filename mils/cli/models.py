@@ -1,0 +1,25 @@
+"""Loading the models a subcommand's options name (the LLM, the scorer)."""
+from __future__ import annotations
+
+from .. import registry
+from ..errors import InputError
+
+
+def load_generator(args, task_name: str):
+    """--llm-url + --llm-model (an OpenAI-compatible server), else --llm, else the task's default LLM."""
+    if args.llm_url:
+        from ..generators.openai_http import OpenAICompatibleGenerator
+
+        if not args.llm_model:
+            raise InputError("--llm-model", "the model name on the server given by --llm-url")
+        return OpenAICompatibleGenerator(args.llm_url, args.llm_model, api_key_env=args.api_key_env)
+    spec = args.llm or registry.TASK_DEFAULTS[task_name]["llm"]
+    return registry.load_llm(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
+                             allow_download=not args.no_download)
+
+
+def load_encoder(args, task_name: str, spec: str | None = None):
+    """``spec`` (else --scorer, else the task's default scorer)."""
+    spec = spec or getattr(args, "scorer", None) or registry.TASK_DEFAULTS[task_name]["scorer"]
+    return registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
+                                      allow_download=not args.no_download)
