@@ -1,8 +1,9 @@
 """MILS: an LLM proposes text, a multimodal model scores it, the best go back to the LLM. No training.
 
 Library entry points:
+- ``Job`` / ``run_job`` (mils.jobs): every task (caption, invert, enhance, style transfer, merge) as a job,
+  with the task's pool and budget presets;
 - ``run_search`` (mils.search): the loop itself, for any Generator and Scorer;
-- ``caption`` / ``invert`` (mils.runner): whole jobs with the task's pool and budget presets;
 - ``load_llm`` / ``load_scorer_model`` / ``download`` (mils.registry): models by preset, path or hub id.
 """
 from .errors import GeneratorError, InputError, MilsError, ModelNotFoundError

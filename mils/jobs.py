@@ -131,6 +131,9 @@ def media_target(encoder, media: Media, *, num_frames: int = 8, name: str | None
     raise InputError("media", "an image, a video or a sound", repr(media.kind))
 
 
+_ARTICLE = {"image": "an image", "video": "a video", "audio": "a sound"}
+
+
 def _need(value, name: str, what: str, task: str):
     if value is None:
         raise InputError(name, f"{what} for task {task}")
@@ -141,8 +144,7 @@ def _caption(job: Job, task: Task, config: SearchConfig) -> Prepared:
     media = _need(job.media, "media", "an image, a video or a sound to caption", task.name)
     if media.task_name != task.name:
         wanted = next(k for k, t in CAPTION_TASKS.items() if t == task.name)
-        raise InputError(wanted, f"{'a' if wanted != 'audio' else 'an'} {wanted} to caption for task {task.name}",
-                         f"{'an' if media.kind == 'image' else 'a'} {media.kind}")
+        raise InputError(wanted, f"{_ARTICLE[wanted]} to caption for task {task.name}", _ARTICLE[media.kind])
     encoder = _need(job.scorer_model, "scorer", "a scorer model", task.name)
     scorer = EmbeddingScorer(encoder, media_target(encoder, media, num_frames=job.num_frames), label=media.kind)
     return Prepared(task, scorer, starting_pool(task, job.preset, job.pool, config.keep), config)

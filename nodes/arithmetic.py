@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from ._engine import targets
+from ..mils import targets
 from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, node_error
 
 _TERM = re.compile(r"^\s*([+-]?\s*\d*\.?\d+)\s+(.+?)\s*$")

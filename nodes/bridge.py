@@ -1,5 +1,10 @@
-"""The one place that touches ComfyUI. Every function imports ComfyUI lazily and degrades to a
-no-op (or a plain default) outside it, so the node classes run in tests without ComfyUI.
+"""ComfyUI's services for the nodes: model folders, progress, interrupt, UI events, model management,
+sampler names.
+
+The ComfyUI seam: only two modules of the pack import ComfyUI, this one (services) and
+``comfy_render`` (sampling on the user's MODEL / CLIP / VAE). Every other module goes through them.
+Each function here imports ComfyUI lazily and degrades to a no-op (or a plain default) outside it,
+so the node classes run in tests without ComfyUI.
 """
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pathlib import Path
 
 import torch
 
+from ..mils import errors, registry
+from ..mils.model_cache import MODEL_CACHE
+from ..mils.presets import LLM_FOLDER, SCORER_FOLDER, download_command
+
 log = logging.getLogger(__name__)
 
-LLM_FOLDER = "LLM"
-SCORER_FOLDER = "mils"
 _MODEL_EXTENSIONS = {".gguf", ".safetensors", ".pt", ".pth", ".bin"}
 
 
@@ -30,13 +37,7 @@ def register_model_folders() -> None:
     import folder_paths
 
     for key in (LLM_FOLDER, SCORER_FOLDER):
-        default = os.path.join(folder_paths.models_dir, key)
-        if key in folder_paths.folder_names_and_paths:
-            paths, _ = folder_paths.folder_names_and_paths[key]
-            if default not in paths:
-                paths.append(default)
-        else:
-            folder_paths.folder_names_and_paths[key] = ([default], set())
+        folder_paths.add_model_folder_path(key, os.path.join(folder_paths.models_dir, key))
 
 
 def model_folders(key: str) -> list[Path]:
@@ -48,8 +49,6 @@ def model_folders(key: str) -> list[Path]:
             return [Path(p) for p in folder_paths.get_folder_paths(key)]
         except KeyError:
             return []
-    from ._engine import registry
-
     return [registry.default_models_dir() / key]
 
 
@@ -109,15 +108,9 @@ def require_local(source: str, input_name: str, marker: str = "config.json") -> 
         return
     cached = try_to_load_from_cache(repo, marker)
     if not isinstance(cached, str):
-        raise _engine_errors().InputError(
+        raise errors.InputError(
             input_name, f"a model already on this machine: {repo} is not in the Hugging Face cache. Fetch it "
-                        f"explicitly (MILS Download Model, `mils download`, or `hf download {repo}`)")
-
-
-def _engine_errors():
-    from ._engine import errors
-
-    return errors
+                        f"explicitly (MILS Download Model, `mils download`, or `{download_command(repo)}`)")
 
 
 def default_download_dir() -> Path:
@@ -126,9 +119,22 @@ def default_download_dir() -> Path:
         import folder_paths
 
         return Path(folder_paths.models_dir)
-    from ._engine import registry
-
     return registry.default_models_dir()
+
+
+# --- sampling settings ------------------------------------------------------------------------
+
+FALLBACK_SAMPLERS = ["euler", "euler_ancestral", "dpmpp_2m"]
+FALLBACK_SCHEDULERS = ["normal", "karras", "simple"]
+
+
+def sampler_choices() -> tuple[list[str], list[str]]:
+    """ComfyUI's sampler and scheduler names for the widgets; a short default list outside ComfyUI."""
+    try:
+        import comfy.samplers
+    except ImportError:
+        return list(FALLBACK_SAMPLERS), list(FALLBACK_SCHEDULERS)
+    return list(comfy.samplers.KSampler.SAMPLERS), list(comfy.samplers.KSampler.SCHEDULERS)
 
 
 # --- progress, interrupt, UI events ----------------------------------------------------------
@@ -255,8 +261,6 @@ class ManagedModel:
                 if mm.current_loaded_models[i].model is self._patcher:
                     mm.current_loaded_models.pop(i).model_unload()
             mm.soft_empty_cache()
-        from ._engine import MODEL_CACHE
-
         for key in MODEL_CACHE.keys():
             if MODEL_CACHE.peek(key) is self.obj:
                 MODEL_CACHE.unload(key)

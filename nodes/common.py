@@ -1,7 +1,7 @@
 """Shared socket types, widget definitions and helpers for the node classes."""
 from __future__ import annotations
 
-from ._engine import errors
+from ..mils import errors
 
 LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"

@@ -1,8 +1,8 @@
 """The explicit download node: the only way the pack fetches a model."""
 from __future__ import annotations
 
+from ..mils import registry
 from . import bridge
-from ._engine import registry
 from .common import CATEGORY
 
 

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..mils import registry
+from ..mils.jobs import StyleSpec
+from ..mils.scorers import gram as gram_engine
 from . import bridge
-from ._engine import registry
 from .common import CATEGORY, GRAM_TYPE, node_error
-
-if __package__ and "." in __package__:  # inside ComfyUI the engine is <pack>.mils (see _engine.py)
-    from ..mils.scorers import gram as gram_engine
-else:
-    from mils.scorers import gram as gram_engine
 
 NOT_FOUND = "vgg19 (not downloaded)"
 _WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".bin")
@@ -34,8 +31,8 @@ class GramStyleHandle:
     """What the scorer output carries: the managed VGG19 features plus the style and content images.
 
     ``use()`` loads the features (ComfyUI moves them to its device) and returns the ``GramStyleScorer``,
-    whose targets are encoded once; ``render_scorer`` wraps it for the style-transfer loop (a Renderer
-    applies each edit instruction to the content image); ``release()`` after a run.
+    whose targets are encoded once; ``style_spec()`` is what the style-transfer job needs (the loop
+    calls it between ``use()`` and ``release()``).
     """
 
     def __init__(self, model: bridge.ManagedModel, style_image, content_image=None, *, style_weight: float = 1000.0,
@@ -58,8 +55,9 @@ class GramStyleHandle:
             self._extractor = extractor
         return self._scorer
 
-    def render_scorer(self, renderer, *, seed: int = 2024, batch_size: int = 4):
-        return gram_engine.GramRenderScorer(renderer, self.use(), seed=seed, batch_size=batch_size)
+    def style_spec(self) -> StyleSpec:
+        return StyleSpec(self.model.use(), self.style_image, self.content_image, style_weight=self.style_weight,
+                         content_weight=self.content_weight, size=self.size)
 
     def release(self) -> None:
         self.model.release()
@@ -126,7 +124,7 @@ class MILSGramStyle:
         try:
             if images is not None:
                 scores = scorer.combined(images)
-                lines = [f"image {i + 1}: {s:.6g} ({scorer.format_score(s)})" for i, s in enumerate(scores)]
+                lines = [f"image {i + 1}: {s:.6g} ({s.shown})" for i, s in enumerate(scores)]
         finally:
             handle.release()
         head = "style, content" if scorer.has_content else "style"

@@ -1,9 +1,11 @@
 """LLM nodes: a local model loader, an OpenAI-compatible server, and the generator used on its own."""
 from __future__ import annotations
 
+from ..mils import errors, parsing, registry
+from ..mils.generators.base import GenerationParams
+from ..mils.generators.openai_http import OpenAICompatibleGenerator
 from . import bridge
-from ._engine import GenerationParams, OpenAICompatibleGenerator, errors, parsing, registry
-from .common import (CATEGORY, LLM_TYPE, device_input, dtype_input, keep_loaded_input, node_error, seed_input)
+from .common import CATEGORY, LLM_TYPE, device_input, dtype_input, keep_loaded_input, node_error, seed_input
 
 USE_HUB_ID = "(use hub_id below)"
 

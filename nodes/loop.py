@@ -3,26 +3,16 @@ from __future__ import annotations
 
 import torch
 
+from ..mils import pools
+from ..mils.images import score_curve_image
+from ..mils.jobs import Job, run_job
 from . import bridge
-from ._engine import EmbeddingScorer, RenderScorer, pools, runner, search, tasks
-from .common import (CATEGORY, GRAM_TYPE, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input,
-                     split_lines)
-from .plot import score_curve_image
-from .scorer import build_target
+from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input, split_lines
+from .scorer import build_target, target_media
 
 TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "style_transfer", "invert"]
 BUDGETS = ["preview", "balanced", "paper"]
 EVENT = "mils.progress"
-
-
-def _sampler_choices():
-    """ComfyUI's sampler and scheduler names; a short default list outside ComfyUI."""
-    try:
-        import comfy.samplers
-
-        return list(comfy.samplers.KSampler.SAMPLERS), list(comfy.samplers.KSampler.SCHEDULERS)
-    except ImportError:
-        return ["euler", "euler_ancestral", "dpmpp_2m"], ["normal", "karras", "simple"]
 
 
 def pick_task(task: str, image, audio, text: str, model, target=None, style_scorer=None) -> str:
@@ -82,7 +72,7 @@ class MILSLoop:
 
     @classmethod
     def INPUT_TYPES(cls):
-        samplers, schedulers = _sampler_choices()
+        samplers, schedulers = bridge.sampler_choices()
         zero_is_preset = " 0 = the budget preset's value."
         return {"required": {
             "llm": (LLM_TYPE, {"tooltip": "The generator (MILS Local LLM or MILS OpenAI-compatible LLM)."}),
@@ -139,49 +129,59 @@ class MILSLoop:
             target=None, unique_id=None):
         text = text or ""
         task_name = pick_task(task, image, audio, text, model, target, style_scorer)
-        task_def = tasks.get_task(task_name)
-        overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
-                     "patience": patience or None}
-        config = runner.search_config(task_def, budget, seed=seed % (2**31 - 1), **overrides)
         render = dict(sampler_name=sampler_name, scheduler=scheduler, steps=render_steps, cfg=cfg,
                       width=preview_size, height=preview_size, negative=negative, batch_size=render_batch)
+        overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
+                     "patience": patience or None}
         used = [h for h in (llm, scorer, style_scorer) if h is not None]
-        renderer = None
         try:
-            generator = llm.use()
-            if task_name == "style_transfer":
-                scorer_obj, start, renderer = self._style_transfer(style_scorer, task_def, budget, config, initial,
-                                                                   model, clip, vae, content_image, denoise, seed,
-                                                                   render)
-            else:
-                if scorer is None:
-                    raise node_error("scorer", f"a scorer (MILS Scorer Loader) for task {task_name}")
-                encoder = scorer.use()
-                if task_name == "t2i_enhance":
-                    scorer_obj, start, renderer = self._enhancement(encoder, text, initial, model, clip, vae,
-                                                                    content_image, denoise, seed, render)
-                else:
-                    scorer_obj, start = self._captioning(encoder, task_def, budget, config, image, audio, text,
-                                                         initial, target)
-            res = search.run_search(generator, scorer_obj, task_def, start, config, intent=text.strip(),
-                                    progress=self._progress(unique_id, task_name, config.steps),
-                                    should_cancel=bridge.interrupt_requested)
+            job = Job(task_name, llm.use(), preset=budget, overrides=overrides, seed=seed % (2**31 - 1),
+                      render_seed=seed, render_batch=render_batch)
+            self._fill(job, scorer, style_scorer, image, audio, text, initial, target, model, clip, vae,
+                       content_image, denoise, render)
+            done = run_job(job, progress=self._progress(unique_id, task_name), should_cancel=bridge.interrupt_requested)
         finally:
             for handle in used:
                 handle.release()
-        if res.stopped == "cancelled":
+        if done.result.stopped == "cancelled":
             bridge.raise_if_interrupted()
-        return self._outputs(res, task_name, renderer, scorer_obj, image, clip)
+        return self._outputs(done, image, clip)
 
-    # -- set-up per task ---------------------------------------------------------------------
+    # -- inputs into the job -------------------------------------------------------------------
 
-    def _captioning(self, encoder, task_def, budget, config, image, audio, text, initial, target=None):
-        if target is None:
-            target = build_target(encoder, image, audio, text if task_def.name == "invert" else "")
-        elif task_def.name != "invert":
-            raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {task_def.name}")
-        start = runner.starting_pool(task_def, budget, _pool_from_initial(initial), config.keep)
-        return EmbeddingScorer(encoder, target, label=task_def.name), start
+    def _fill(self, job, scorer, style_scorer, image, audio, text, initial, target, model, clip, vae, content_image,
+              denoise, render) -> None:
+        name = job.task
+        if name == "style_transfer":
+            if style_scorer is None:
+                raise node_error("style_scorer", "MILS Gram Style for task style_transfer")
+            content = content_image if content_image is not None else style_scorer.content_image
+            if content is None:
+                raise node_error("content_image", "the photo to restyle (here or on MILS Gram Style)")
+            job.style = style_scorer.style_spec()
+            job.renderer = self._renderer(model, clip, vae, render, content, denoise)
+            job.pool = _pool_from_initial(initial)
+            return
+        if scorer is None:
+            raise node_error("scorer", f"a scorer (MILS Scorer Loader) for task {name}")
+        job.scorer_model = scorer.use()
+        if name == "t2i_enhance":
+            if not text.strip():
+                raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
+            job.prompt = text
+            job.renderer = self._renderer(model, clip, vae, render, content_image, denoise)
+            job.pool = split_lines(initial)
+            return
+        job.pool = _pool_from_initial(initial)
+        if name == "invert":
+            job.target = target if target is not None else build_target(job.scorer_model, image, audio, text)
+            return
+        if target is not None:
+            raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {name}")
+        job.media = target_media(image, audio, task=name)
+        if job.media is None:
+            wanted = "audio" if name == "audio_caption" else "image"
+            raise node_error(wanted, f"an {wanted.upper()} to caption for task {name}")
 
     @staticmethod
     def _renderer(model, clip, vae, render, content_image=None, denoise=1.0):
@@ -193,30 +193,15 @@ class MILSLoop:
         return ComfyRenderer(model, clip, vae, content_image=content_image,
                              denoise=denoise if content_image is not None else 1.0, **render)
 
-    def _enhancement(self, encoder, text, initial, model, clip, vae, content_image, denoise, seed, render):
-        if not text.strip():
-            raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
-        renderer = self._renderer(model, clip, vae, render, content_image, denoise)
-        target = build_target(encoder, text=text)
-        start = [text.strip()] + [ln for ln in split_lines(initial) if ln != text.strip()]
-        return RenderScorer(renderer, encoder, target, seed=seed, batch_size=render["batch_size"]), start, renderer
-
-    def _style_transfer(self, style_scorer, task_def, budget, config, initial, model, clip, vae, content_image,
-                        denoise, seed, render):
-        content = content_image if content_image is not None else style_scorer.content_image
-        if content is None:
-            raise node_error("content_image", "the photo to restyle (here or on MILS Gram Style)")
-        renderer = self._renderer(model, clip, vae, render, content, denoise)
-        start = runner.starting_pool(task_def, budget, _pool_from_initial(initial), config.keep)
-        return style_scorer.render_scorer(renderer, seed=seed, batch_size=render["batch_size"]), start, renderer
-
     # -- live feedback and outputs -------------------------------------------------------------
 
-    def _progress(self, unique_id, task_name, total):
-        bar = bridge.progress_bar(total)
+    def _progress(self, unique_id, task_name):
+        bar = None
         curve: list[float] = []
 
         def on_step(rec, total_steps):
+            nonlocal bar
+            bar = bar or bridge.progress_bar(total_steps)
             curve.append(rec.best_score)
             bar.update_absolute(rec.step, total_steps)
             bridge.send_event(EVENT, {
@@ -226,10 +211,11 @@ class MILSLoop:
 
         return on_step
 
-    def _outputs(self, res, task_name, renderer, scorer_obj, image, clip):
+    def _outputs(self, done, image, clip):
+        res, task_name, renderer = done.result, done.job.task, done.job.renderer
         top = res.leaderboard
         if renderer is not None:
-            best_image = scorer_obj.images([res.best_text])
+            best_image = done.images([res.best_text])
         elif image is not None:
             best_image = image[:1]
         else:

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import torch
 
+from ..mils import errors, registry, targets
+from ..mils.jobs import media_target
+from ..mils.media import Media
+from ..mils.scorers.embedding import EmbeddingScorer
+from ..mils.scorers.render import CosineImageScorer
 from . import bridge
-from ._engine import EmbeddingScorer, errors, registry, targets
 from .common import CATEGORY, SCORER_TYPE, device_input, dtype_input, keep_loaded_input, node_error, split_lines
 
 USE_SOURCE = "(use source below)"
@@ -87,6 +91,22 @@ class MILSScorerLoader:
         return (handle,)
 
 
+def target_media(image=None, audio=None, *, task: str | None = None) -> Media | None:
+    """The connected IMAGE or AUDIO as Media. An IMAGE is a video's frames for task video_caption, one
+    image (several are pooled) for image_caption, and otherwise video frames when the batch has more than one."""
+    if image is not None:
+        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
+            raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
+        if task in ("image_caption", "video_caption"):
+            return Media(task.removesuffix("_caption"), images=image)
+        return Media("video" if image.shape[0] > 1 else "image", images=image)
+    if audio is not None:
+        if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+            raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
+        return Media("audio", waveform=audio["waveform"], sample_rate=audio["sample_rate"])
+    return None
+
+
 def build_target(encoder, image=None, audio=None, text: str = "", *, num_frames: int = 8) -> torch.Tensor:
     """The target from whichever input is connected: IMAGE (a batch of >1 counts as video frames), AUDIO, or text."""
     given = [n for n, v in (("image", image), ("audio", audio)) if v is not None] + (["text"] if text.strip() else [])
@@ -94,17 +114,10 @@ def build_target(encoder, image=None, audio=None, text: str = "", *, num_frames:
         raise node_error("image", "a target: connect an IMAGE, an AUDIO, or write a text")
     if len(given) > 1:
         raise node_error(given[1], f"one target only; {' and '.join(given)} are all set")
-    if image is not None:
-        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
-            raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
-        if image.shape[0] > 1:
-            return targets.video_target(encoder, image, num_frames=num_frames, name="image")
-        return targets.image_target(encoder, image, name="image")
-    if audio is not None:
-        if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-            raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
-        return targets.audio_target(encoder, audio["waveform"], audio["sample_rate"], name="audio")
-    return targets.text_target(encoder, text, name="text")
+    media = target_media(image, audio)
+    if media is None:
+        return targets.text_target(encoder, text, name="text")
+    return media_target(encoder, media, num_frames=num_frames, name=given[0])
 
 
 class MILSScore:
@@ -140,11 +153,10 @@ class MILSScore:
             if images is not None:
                 if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] == 0:
                     raise node_error("images", "an IMAGE batch with at least one image")
-                emb = encoder.encode_image(images) if "image" in encoder.modalities else None
-                if emb is None:
+                if "image" not in encoder.modalities:
                     raise node_error("images", f"a scorer that embeds images; {encoder.key} does not")
                 labels = [f"image {i + 1}" for i in range(images.shape[0])]
-                scores = (emb.float() @ target).tolist()
+                scores = CosineImageScorer(encoder, target).image_scores(images)
             else:
                 labels = split_lines(texts)
                 if not labels:

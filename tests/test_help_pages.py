@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import nodes
+import mils_pack.nodes as nodes
 from mils import registry, tasks
 from mils.pools import load_pool
 from mils.search import SearchConfig
-from nodes.loop import TASK_CHOICES
+from mils_pack.nodes.loop import TASK_CHOICES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "web" / "docs"

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import nodes
+import mils_pack.nodes as nodes
 from mils.errors import GeneratorError, InputError
-from nodes import bridge
-from nodes.bridge import ManagedModel
-from nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
-from nodes.loop import MILSLoop
-from nodes.scorer import MILSScore, MILSScorerLoader
+from mils_pack.nodes import bridge
+from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
+from mils_pack.nodes.loop import MILSLoop
+from mils_pack.nodes.scorer import MILSScore, MILSScorerLoader
 from tiny_models import make_tiny_llama, make_tiny_open_clip_dir
 from toys import ColourWordsEncoder, ToyLLM
 
@@ -244,7 +244,7 @@ def test_interrupt_stops_the_loop_between_steps(monkeypatch):
 
 
 def test_prompt_enhancement_renders_with_the_users_models(monkeypatch):
-    import nodes.comfy_render as comfy_render
+    import mils_pack.nodes.comfy_render as comfy_render
 
     class PaintRenderer:
         """Stands in for ComfyUI sampling: paints the last colour word a prompt names."""
@@ -274,7 +274,7 @@ def test_prompt_enhancement_renders_with_the_users_models(monkeypatch):
 
 
 def test_edit_mode_passes_the_content_image_and_denoise_to_the_renderer(monkeypatch):
-    import nodes.comfy_render as comfy_render
+    import mils_pack.nodes.comfy_render as comfy_render
 
     made = {}
 
@@ -299,14 +299,14 @@ def test_edit_mode_passes_the_content_image_and_denoise_to_the_renderer(monkeypa
 
 
 def test_arithmetic_terms_parse():
-    from nodes.arithmetic import parse_text_terms
+    from mils_pack.nodes.arithmetic import parse_text_terms
 
     assert parse_text_terms("-1 a photo\n+0.5 watercolor\nplain line\n\n# note") == [
         (-1.0, "a photo"), (0.5, "watercolor"), (1.0, "plain line")]
 
 
 def test_arithmetic_target_is_inverted_by_the_loop():
-    from nodes.arithmetic import MILSEmbeddingArithmetic
+    from mils_pack.nodes.arithmetic import MILSEmbeddingArithmetic
 
     llm, scorer = toy_handles()
     target, recipe = MILSEmbeddingArithmetic().combine(scorer, "-1 dark\n+1 light green", image_a=red_image())
@@ -323,7 +323,7 @@ def test_arithmetic_target_is_inverted_by_the_loop():
 
 
 def test_arithmetic_errors_name_their_input():
-    from nodes.arithmetic import MILSEmbeddingArithmetic
+    from mils_pack.nodes.arithmetic import MILSEmbeddingArithmetic
 
     _, scorer = toy_handles()
     with pytest.raises(InputError, match="text_terms"):
@@ -353,9 +353,9 @@ def test_style_transfer_searches_edit_instructions_ranked_by_gram_loss(monkeypat
     """The Loop with MILS Gram Style: instructions are rendered as edits of the content image."""
     import torch.nn as nn
 
-    import nodes.comfy_render as comfy_render
+    import mils_pack.nodes.comfy_render as comfy_render
     from mils.scorers.gram import ModuleFeatures
-    from nodes.gram import GramStyleHandle
+    from mils_pack.nodes.gram import GramStyleHandle
 
     made = {}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-import nodes
+import mils_pack.nodes as nodes
 from mils import registry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ SMALL = dict(steps=2, width=64, height=64)
 
 @pytest.fixture(scope="module")
 def cr(comfy):
-    import nodes.comfy_render as cr
+    import mils_pack.nodes.comfy_render as cr
 
     return cr
 
@@ -290,7 +290,7 @@ def test_key_names_everything_that_changes_a_render(cr, sd15):
     (dict(vae=object()), "vae"),
 ])
 def test_bad_inputs_name_the_input(cr, sd15, kwargs, name):
-    from nodes._engine import errors
+    from mils import errors
 
     model, clip, vae = sd15
     args = {"model": model, "clip": clip, "vae": vae, **SMALL, **kwargs}
@@ -300,7 +300,7 @@ def test_bad_inputs_name_the_input(cr, sd15, kwargs, name):
 
 
 def test_non_text_candidates_are_refused(cr, sd15):
-    from nodes._engine import errors
+    from mils import errors
 
     r = cr.ComfyRenderer(*sd15, **SMALL)
     with pytest.raises(errors.InputError, match="texts"):
