@@ -13,7 +13,8 @@ import _common  # noqa: F401
 import torch
 from _common import report, timer
 
-from mils.scorers.gram import GramStyleScorer, VGG19Features
+from mils.scorers.gram import GramStyleScorer
+from mils.scorers.gram_features import VGG19Features
 
 
 def main(n: int = 16, batch_size: int | None = None, size: int = 256, device: str = "cpu") -> float:

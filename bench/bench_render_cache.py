@@ -11,7 +11,8 @@ import _common  # noqa: F401
 import torch
 from _common import report, timer
 
-from mils.scorers.gram import GramRenderScorer, GramStyleScorer, VGG19Features
+from mils.scorers.gram import GramRenderScorer, GramStyleScorer
+from mils.scorers.gram_features import VGG19Features
 from mils.scorers.render import RenderCache
 from mils.search import SearchConfig, run_search
 from mils.tasks import TASKS

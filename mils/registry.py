@@ -198,7 +198,7 @@ def load_gram_features(spec: str, *, models_dir=None, device: str = "auto", dtyp
     a local VGG19 weights file or folder (torchvision ``vgg19-*.pth`` or timm ``model.safetensors``),
     ``vgg19:<path>``, or ``py:module:function`` returning any ``FeatureExtractor``.
     """
-    from .scorers.gram import load_vgg19
+    from .scorers.gram_features import load_vgg19
 
     if not spec or not str(spec).strip():
         raise InputError("features", "vgg19, a VGG19 weights file or folder, or py:module:function")

@@ -168,7 +168,7 @@ class ComfyRenderer:
     model (its latent format's channels, the VAE's downscale factor).
 
     Attributes worth reading: ``key`` (the render-cache identity), ``batched`` (False under a
-    stochastic sampler or ``batch_size=1``: one candidate per sampler call), ``max_batch`` (the
+    stochastic sampler or ``batch_size=1``: one candidate per sampler call), ``limit.max_batch`` (the
     candidates per sampler call now; halved for good after an out-of-memory error) and
     ``sampler_calls``.
     """
@@ -235,7 +235,7 @@ class ComfyRenderer:
         self.content_image = content_image
         self.img2img = content_image is not None and self.denoise < 1.0
         self.batch_size = batch_size
-        self._limit = BatchLimit(batch_size, label="MILS render", is_oom=_is_oom, free=_free_memory)
+        self.limit = BatchLimit(batch_size, label="MILS render", is_oom=_is_oom, free=_free_memory)
         self.stochastic = sampler_is_stochastic(sampler_name)
         self.batched = batch_size > 1 and not self.stochastic
         self.sampler_calls = 0
@@ -358,10 +358,6 @@ class ComfyRenderer:
             images = images.expand(*images.shape[:-1], 3)
         return images.to("cpu", torch.float32).clamp(0.0, 1.0).contiguous()
 
-    @property
-    def max_batch(self) -> int:
-        """Candidates per sampler call now (``batch_size``, halved for good after an out-of-memory error)."""
-        return self._limit.max_batch
 
     def render(self, texts: Sequence[str], seed: int) -> torch.Tensor:
         """``(len(texts), height, width, 3)`` float32 CPU images in 0..1; the same ``seed`` noise for every text."""
@@ -375,7 +371,7 @@ class ComfyRenderer:
         conds = [self._cond(t) for t in texts]
         out: list[torch.Tensor | None] = [None] * len(texts)
         for group in self._groups(conds):
-            rendered = self._limit.run(group, lambda chunk: self._sample([conds[j] for j in chunk], seed))
+            rendered = self.limit.run(group, lambda chunk: self._sample([conds[j] for j in chunk], seed))
             for j, image in zip(group, rendered):
                 out[j] = image
         return torch.stack(out)

@@ -20,7 +20,7 @@ from test_diffusers import _components, _unet  # noqa: E402
 from mils.cli import main  # noqa: E402
 from mils.cli.style import STYLE_FILES, edit_size  # noqa: E402
 from mils.merge import merge_prompt  # noqa: E402
-from mils.scorers.gram import ModuleFeatures  # noqa: E402
+from mils.scorers.gram_features import ModuleFeatures  # noqa: E402
 
 TOY_LLM = ["--llm", "py:toys:toy_llm", "--quiet"]
 CONTENT_SIZE = (44, 36)            # W x H: edited at 40x32 (--size 32), best.png back at 44x36

@@ -16,8 +16,8 @@ from mils import registry
 from mils.errors import InputError, ModelNotFoundError
 from mils.model_cache import MODEL_CACHE
 from mils.scorers.base import Scorer
-from mils.scorers.gram import (CONTENT_LAYER, STYLE_LAYERS, GramRenderScorer, GramStyleScorer, ModuleFeatures,
-                               VGG19Features, content_loss, gram, load_vgg19, prepare_images, style_loss)
+from mils.scorers.gram import GramRenderScorer, GramStyleScorer, content_loss, gram, prepare_images, style_loss
+from mils.scorers.gram_features import CONTENT_LAYER, STYLE_LAYERS, ModuleFeatures, VGG19Features, load_vgg19
 from mils.scorers.render import ImageScorer, RenderCache
 
 torchvision = pytest.importorskip("torchvision")

@@ -354,7 +354,7 @@ def test_style_transfer_searches_edit_instructions_ranked_by_gram_loss(monkeypat
     import torch.nn as nn
 
     import mils_pack.nodes.comfy_render as comfy_render
-    from mils.scorers.gram import ModuleFeatures
+    from mils.scorers.gram_features import ModuleFeatures
     from mils_pack.nodes.gram import GramStyleHandle
 
     made = {}

@@ -5,11 +5,7 @@ edits a content image with an instruction-edit (InstructPix2Pix) or image-to-ima
 diffusers itself is imported only when a pipeline is loaded or rendered with
 (``pip install "mils-nodes[diffusers]"``).
 """
-from .diffusers_renderer import (
-    DiffusersEditRenderer,
-    DiffusersRenderer,
-    MissingDependencyError,
-    load_diffusers_pipeline,
-)
+from .diffusers_loading import MissingDependencyError, load_diffusers_pipeline
+from .diffusers_renderer import DiffusersEditRenderer, DiffusersRenderer
 
 __all__ = ["DiffusersEditRenderer", "DiffusersRenderer", "MissingDependencyError", "load_diffusers_pipeline"]

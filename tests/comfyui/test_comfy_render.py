@@ -25,6 +25,12 @@ def cr(comfy):
     return cr
 
 
+def latents(renderer):
+    """The renderer with VAE decoding switched off: ``render`` returns the sampled latents (exact comparisons)."""
+    renderer._decode = lambda samples: samples.to("cpu", torch.float32)
+    return renderer
+
+
 def prompt_sensitive(model):
     """A clone of MODEL whose noise prediction also depends on each sample's own conditioning."""
     m = model.clone()
@@ -68,9 +74,9 @@ def test_renders_shapes_range_and_is_deterministic(cr, sd15):
     assert a.shape == (3, 64, 64, 3) and a.dtype == torch.float32 and a.device.type == "cpu"
     assert torch.isfinite(a).all() and float(a.min()) >= 0.0 and float(a.max()) <= 1.0
     assert torch.equal(a, r.render(TEXTS, SEED))
-    la = r.render_latents(TEXTS, SEED)
-    assert la.shape == (3, 4, 8, 8) and torch.equal(la, r.render_latents(TEXTS, SEED))
-    assert not torch.allclose(la, r.render_latents(TEXTS, SEED + 1))  # the seed is the noise
+    la = latents(r).render(TEXTS, SEED)
+    assert la.shape == (3, 4, 8, 8) and torch.equal(la, latents(r).render(TEXTS, SEED))
+    assert not torch.allclose(la, latents(r).render(TEXTS, SEED + 1))  # the seed is the noise
     assert r.render([], SEED).shape == (0, 64, 64, 3)
 
 
@@ -79,7 +85,7 @@ def test_one_render_equals_the_stock_graph_at_the_same_seed(cr, sd15, stock_node
     model = prompt_sensitive(model)
     r = cr.ComfyRenderer(model, clip, vae, negative="blurry", **SMALL)
     lat, img = stock_render(stock_nodes, model, clip, vae, TEXTS[0], SEED, negative="blurry")
-    torch.testing.assert_close(r.render_latents([TEXTS[0]], SEED), lat)
+    torch.testing.assert_close(latents(r).render([TEXTS[0]], SEED), lat)
     torch.testing.assert_close(r.render([TEXTS[0]], SEED), img.clamp(0, 1))
 
 
@@ -92,7 +98,7 @@ def test_batched_equals_one_at_a_time(cr, sd15):
     single = cr.ComfyRenderer(model, clip, vae, batch_size=1, **SMALL)
     assert batched.batched and not single.batched
     assert batched.conditioning(long)[0][0].shape[1] == 154
-    lb, ls = batched.render_latents(texts, SEED), single.render_latents(texts, SEED)
+    lb, ls = latents(batched).render(texts, SEED), latents(single).render(texts, SEED)
     assert batched.sampler_calls == 2 and single.sampler_calls == 5  # {4 short ones}, {the long one}
     torch.testing.assert_close(lb, ls, rtol=1e-4, atol=1e-4)
     # the prompts matter here, so equality means every sample was sampled with its own prompt
@@ -104,7 +110,7 @@ def test_batched_equals_one_at_a_time(cr, sd15):
 def test_every_candidate_gets_the_same_noise(cr, sd15):
     model, clip, vae = sd15
     r = cr.ComfyRenderer(prompt_sensitive(model), clip, vae, batch_size=4, **SMALL)
-    lat = r.render_latents(["a cat", "a dog", "a cat"], SEED)
+    lat = latents(r).render(["a cat", "a dog", "a cat"], SEED)
     assert r.sampler_calls == 1
     # same prompt, same noise: the same result wherever it sits in the batch
     torch.testing.assert_close(lat[0], lat[2], rtol=0, atol=1e-5)
@@ -114,12 +120,12 @@ def test_every_candidate_gets_the_same_noise(cr, sd15):
     blind = model.clone()
     blind.set_model_unet_function_wrapper(lambda apply_model, args: 0.1 * torch.tanh(args["input"]))
     plain = cr.ComfyRenderer(blind, clip, vae, batch_size=4, **SMALL)
-    lat = plain.render_latents(TEXTS, SEED)
+    lat = latents(plain).render(TEXTS, SEED)
     assert plain.sampler_calls == 1
     assert torch.equal(lat[0], lat[1]) and torch.equal(lat[0], lat[2])
-    assert not torch.equal(lat[0], plain.render_latents(TEXTS[:1], SEED + 1)[0])
+    assert not torch.equal(lat[0], latents(plain).render(TEXTS[:1], SEED + 1)[0])
     # ... and it is the noise a batch of one gets (what KSampler uses for a one-image latent)
-    torch.testing.assert_close(lat, plain.render_latents(["anything else"], SEED).expand_as(lat),
+    torch.testing.assert_close(lat, latents(plain).render(["anything else"], SEED).expand_as(lat),
                                rtol=1e-4, atol=1e-4)
 
 
@@ -130,11 +136,11 @@ def test_stochastic_samplers_render_one_candidate_per_call(cr, sd15):
     assert not cr.sampler_is_stochastic("euler") and not cr.sampler_is_stochastic("dpmpp_2m")
     r = cr.ComfyRenderer(model, clip, vae, sampler_name="euler_ancestral", batch_size=4, **SMALL)
     assert not r.batched
-    lat = r.render_latents(["a cat", "a dog", "a cat"], SEED)
+    lat = latents(r).render(["a cat", "a dog", "a cat"], SEED)
     assert r.sampler_calls == 3
     assert torch.equal(lat[0], lat[2]) and not torch.equal(lat[0], lat[1])
     one = cr.ComfyRenderer(model, clip, vae, sampler_name="euler_ancestral", batch_size=1, **SMALL)
-    assert torch.equal(lat, one.render_latents(["a cat", "a dog", "a cat"], SEED))
+    assert torch.equal(lat, latents(one).render(["a cat", "a dog", "a cat"], SEED))
 
 
 def test_img2img_starts_from_the_content_image(cr, sd15, stock_nodes):
@@ -150,9 +156,9 @@ def test_img2img_starts_from_the_content_image(cr, sd15, stock_nodes):
     start = r.start_latent()
     assert start.shape == (1, 4, 8, 8) and start.abs().sum() > 0
     txt2img = cr.ComfyRenderer(model, clip, vae, denoise=0.5, **SMALL)
-    assert not torch.allclose(r.render_latents(TEXTS[:1], SEED), txt2img.render_latents(TEXTS[:1], SEED))
+    assert not torch.allclose(latents(r).render(TEXTS[:1], SEED), txt2img.render_latents(TEXTS[:1], SEED))
     lat, stock_img = stock_render(stock_nodes, model, clip, vae, TEXTS[0], SEED, content=content, denoise=0.5)
-    torch.testing.assert_close(r.render_latents(TEXTS[:1], SEED), lat)
+    torch.testing.assert_close(latents(r).render(TEXTS[:1], SEED), lat)
     torch.testing.assert_close(img[:1], stock_img.clamp(0, 1))
     # denoise 1 ignores the content image: a plain txt2img render
     full = cr.ComfyRenderer(model, clip, vae, content_image=content, denoise=1.0, **SMALL)
@@ -223,19 +229,19 @@ def test_out_of_memory_halves_the_batch(cr, comfy, sd15, monkeypatch):
         return real(model, noise, *a, **k)
 
     monkeypatch.setattr(comfy.sample, "sample", sample)
-    out = r.render_latents(texts, SEED)
-    assert sizes == [4, 2, 2, 1] and r.max_batch == 2  # the lowered size sticks for later calls
-    r.max_batch = 1
-    torch.testing.assert_close(out, r.render_latents(texts, SEED), rtol=1e-4, atol=1e-4)
+    out = latents(r).render(texts, SEED)
+    assert sizes == [4, 2, 2, 1] and r.limit.max_batch == 2  # the lowered size sticks for later calls
+    r.limit.max_batch = 1
+    torch.testing.assert_close(out, latents(r).render(texts, SEED), rtol=1e-4, atol=1e-4)
 
     def always_oom(model, noise, *a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
 
     monkeypatch.setattr(comfy.sample, "sample", always_oom)
-    r.max_batch = 4
+    r.limit.max_batch = 4
     with pytest.raises(torch.OutOfMemoryError):
-        r.render_latents(texts, SEED)
-    assert r.max_batch == 1
+        latents(r).render(texts, SEED)
+    assert r.limit.max_batch == 1
 
 
 def test_interrupt_propagates(cr, comfy, sd15):
@@ -248,7 +254,7 @@ def test_interrupt_propagates(cr, comfy, sd15):
             r.render(TEXTS[:2], SEED)
     finally:
         comfy.mm.interrupt_current_processing(False)
-    assert r.max_batch == 4  # not mistaken for an out-of-memory error
+    assert r.limit.max_batch == 4  # not mistaken for an out-of-memory error
 
 
 # --- key and input validation ----------------------------------------------------------------

@@ -116,12 +116,12 @@ def write_tiny_vgg19(folder: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from mils.scorers import gram
+    from mils.scorers import gram_features as gram
 
     folder.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(0)
     sd = {}
-    for i, shape in gram._VGG19_SHAPES.items():
+    for i, shape in gram.VGG19_CONV_SHAPES.items():
         sd[f"features.{i}.weight"] = torch.randn(shape, generator=gen) * 0.1
         sd[f"features.{i}.bias"] = torch.zeros(shape[0])
     save_file(sd, str(folder / "model.safetensors"))
