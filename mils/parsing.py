@@ -26,6 +26,11 @@ _LEADING_SCORE = re.compile(r"^\s*\(?[-+]?\d+(?:\.\d+)?(?:\s*,\s*[-+]?\d+(?:\.\d
 _TRAILING_SCORE = re.compile(r"\s*[\(\[]\s*(?:score|scored|est\.?|estimated)?[^()\[\]]*\d[^()\[\]]*[\)\]]\s*$", re.I)
 _QUOTES = "\"'“”‘’`"
 _PREAMBLE = re.compile(r"^(here (are|is)|sure|okay|certainly|i (have|will|'ll))\b.*:\s*$", re.I)
+# replies about the task instead of candidates: refusals, apologies, questions back, talk about itself
+_NOT_A_CANDIDATE = re.compile(
+    r"^(i'?m sorry|sorry\b|i apologi[sz]e|unfortunately\b|as an (ai|a\.i\.|language model)"
+    r"|i (cannot|can't|can not|won't|will not|am unable|am not able|do not|don't) "
+    r"|i'?m (unable|not able|not sure)|please (provide|share|give|send)|could you|can you|would you like)", re.I)
 
 
 def strip_reasoning(reply: str) -> str:
@@ -49,7 +54,9 @@ def parse_candidates(reply: str, *, max_words: int | None = None) -> list[str]:
 
     Lines that look like list items are candidates. If the reply has no list items at all,
     plain non-empty lines are taken instead (small models often drop the counters), except
-    lines that read like a preamble ("Here are 10 descriptions:").
+    lines that read like a preamble ("Here are 10 descriptions:") and questions. Refusals and
+    talk about the task ("I cannot help with that.", "As an AI ...", "Could you ...") are never
+    candidates.
     """
     lines = [ln for ln in strip_reasoning(reply).splitlines() if not _FENCE.match(ln)]
     items = []
@@ -58,11 +65,11 @@ def parse_candidates(reply: str, *, max_words: int | None = None) -> list[str]:
         if m:
             items.append(ln[m.end():])
     if not items:
-        items = [ln for ln in lines if ln.strip() and not _PREAMBLE.match(ln.strip())]
+        items = [ln for ln in lines if ln.strip() and not _PREAMBLE.match(ln.strip()) and not ln.strip().endswith("?")]
     out, seen = [], set()
     for raw in items:
         text = _clean(raw)
-        if not text or not any(c.isalpha() for c in text):
+        if not text or not any(c.isalpha() for c in text) or _NOT_A_CANDIDATE.match(text):
             continue
         if max_words is not None and len(text.split()) > max_words:
             text = " ".join(text.split()[:max_words])

@@ -25,6 +25,8 @@ class Preset:
     allow_patterns: tuple[str, ...] | None = None
     processor_repo: str | None = None     # PickScore takes its processor from another repo
     gated: bool = False
+    checkpoint: str | None = None         # open_clip weights as one file of the repo (no open_clip_config.json) ...
+    architecture: str | None = None       # ... for this open_clip architecture (HPSv2.1: ViT-H-14)
 
     @property
     def folder(self) -> str:
@@ -37,16 +39,24 @@ _OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip
 _HF_CLIP = ("*.json", "*.safetensors", "*.txt")
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
+    Preset("qwen3-1.7b", "llm", "Qwen/Qwen3-1.7B",
+           "default LLM: Qwen3 1.7B, thinking off (Apache-2.0)", "4.1 GB", _HF_LM),
+    Preset("qwen3-4b-instruct", "llm", "Qwen/Qwen3-4B-Instruct-2507",
+           "Qwen3 4B instruct (no thinking mode; Apache-2.0); GPU recommended", "8.1 GB", _HF_LM),
     Preset("qwen2.5-1.5b-instruct", "llm", "Qwen/Qwen2.5-1.5B-Instruct",
-           "default LLM: small, follows list formats well (Apache-2.0)", "3.1 GB", _HF_LM),
+           "small LLM that follows list formats well (Apache-2.0)", "3.1 GB", _HF_LM),
     Preset("smollm2-360m-instruct", "llm", "HuggingFaceTB/SmolLM2-360M-Instruct",
            "fast preview LLM for CPUs (Apache-2.0)", "0.7 GB", _HF_LM),
     Preset("qwen2.5-7b-instruct", "llm", "Qwen/Qwen2.5-7B-Instruct",
            "paper-class 7B LLM (Apache-2.0); wants a GPU", "15 GB", _HF_LM),
     Preset("llama-3.1-8b-instruct", "llm", "meta-llama/Llama-3.1-8B-Instruct",
            "the paper's LLM; gated: accept the licence on the hub and set HF_TOKEN", "16 GB", _HF_LM, gated=True),
+    Preset("siglip2-b16", "open_clip", "timm/ViT-B-16-SigLIP2",
+           "default image/video scorer: SigLIP 2 ViT-B/16 (WebLI)", "1.5 GB", _OPEN_CLIP),
+    Preset("siglip2-so400m", "open_clip", "timm/ViT-SO400M-14-SigLIP2",
+           "large image scorer: SigLIP 2 SO400M/14 (WebLI)", "4.5 GB", _OPEN_CLIP),
     Preset("siglip-b16", "open_clip", "timm/ViT-B-16-SigLIP",
-           "default image/video scorer: SigLIP ViT-B/16 (WebLI)", "0.8 GB", _OPEN_CLIP),
+           "SigLIP ViT-B/16 (WebLI)", "0.8 GB", _OPEN_CLIP),
     Preset("siglip-so400m", "open_clip", "timm/ViT-SO400M-14-SigLIP",
            "the paper's image scorer: SigLIP SO400M/14 (WebLI)", "3.5 GB", _OPEN_CLIP),
     Preset("clip-vit-b32", "open_clip", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
@@ -54,6 +64,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("pickscore", "pickscore", "yuvalkirstain/PickScore_v1",
            "human-preference scorer for text-to-image (the paper's)", "3.9 GB", _HF_CLIP,
            processor_repo="laion/CLIP-ViT-H-14-laion2B-s32B-b79K"),
+    Preset("hpsv2.1", "open_clip", "xswu/HPSv2",
+           "human-preference scorer for text-to-image: HPS v2.1 (an open_clip ViT-H-14 checkpoint)", "2.0 GB",
+           ("HPS_v2.1_compressed.pt",), checkpoint="HPS_v2.1_compressed.pt", architecture="ViT-H-14"),
     Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
            "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
     Preset("vgg19", "vgg19", "timm/vgg19.tv_in1k",
@@ -64,13 +77,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
 GRAM_KINDS = frozenset({"vgg19"})   # feature extractors for the Gram style scorer, not text-image encoders
 
 
+DEFAULT_LLM = "qwen3-1.7b"
 TASK_DEFAULTS: dict[str, dict[str, str]] = {
-    "image_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
-    "video_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
-    "audio_caption": {"llm": "qwen2.5-1.5b-instruct", "scorer": "clap-htsat"},
-    "t2i_enhance": {"llm": "qwen2.5-1.5b-instruct", "scorer": "pickscore"},
-    "invert": {"llm": "qwen2.5-1.5b-instruct", "scorer": "siglip-b16"},
-    "style_transfer": {"llm": "qwen2.5-1.5b-instruct", "scorer": "vgg19"},
+    "image_caption": {"llm": DEFAULT_LLM, "scorer": "siglip2-b16"},
+    "video_caption": {"llm": DEFAULT_LLM, "scorer": "siglip2-b16"},
+    "audio_caption": {"llm": DEFAULT_LLM, "scorer": "clap-htsat"},
+    "t2i_enhance": {"llm": DEFAULT_LLM, "scorer": "pickscore"},
+    "invert": {"llm": DEFAULT_LLM, "scorer": "siglip2-b16"},
+    "style_transfer": {"llm": DEFAULT_LLM, "scorer": "vgg19"},
 }
 
 

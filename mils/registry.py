@@ -146,7 +146,7 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
             raise InputError("scorer", "a scorer preset", f"{spec} (an LLM)")
         kind, source = preset.kind, str(path)
         if kind == "open_clip":
-            source = f"local-dir:{path}"
+            source = f"{preset.architecture}:{path / preset.checkpoint}" if preset.checkpoint else f"local-dir:{path}"
     elif spec.startswith("py:"):
         return _load_factory(spec[3:])
     elif Path(spec).exists():

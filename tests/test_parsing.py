@@ -52,3 +52,27 @@ def test_max_words_truncates():
 
 def test_normalize():
     assert normalize("  A  Cat. ") == normalize("a cat") == "a cat"
+
+
+@pytest.mark.parametrize("reply", [
+    "I cannot help with that.",
+    "I'm sorry, but I can't describe an image I cannot see.",
+    "Sorry, I am unable to do this.",
+    "As an AI language model, I do not have eyes.",
+    "Could you share the image?",
+    "What should the descriptions focus on?",
+    "1. I can't help with that\n2. Unfortunately this is not possible",
+])
+def test_refusals_and_questions_are_not_candidates(reply):
+    assert parse_candidates(reply) == []
+
+
+def test_a_refusal_among_good_items_is_dropped_alone():
+    reply = "1. a tabby cat on a red sofa\n2. I cannot do more than that.\n3. a dog in the snow"
+    assert parse_candidates(reply) == ["a tabby cat on a red sofa", "a dog in the snow"]
+
+
+def test_descriptions_that_start_like_talk_are_kept():
+    # "I" and "can" inside real descriptions are content, not talk about the task
+    assert parse_candidates("1. Iceland glacier at dawn\n2. a tin can on a table") == [
+        "Iceland glacier at dawn", "a tin can on a table"]

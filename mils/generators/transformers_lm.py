@@ -134,10 +134,15 @@ class TransformersGenerator:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
     def format_prompt(self, prompt: str) -> str:
-        """The text the model sees: the chat template around one user turn, or the raw prompt."""
+        """The text the model sees: the chat template around one user turn, or the raw prompt.
+
+        ``enable_thinking=False`` turns off the reasoning block of templates that have one (Qwen3 and
+        others); templates without the switch ignore it.
+        """
         if self.uses_chat_template:
             return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True,
+                enable_thinking=False)
         return prompt
 
     def _generation_config(self, params: GenerationParams, n: int):
