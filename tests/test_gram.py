@@ -361,7 +361,7 @@ def test_render_scorer_ranks_instructions_by_style_and_renders_each_once(vgg):
 
 
 def test_gram_style_node(vgg_files, tmp_path, monkeypatch):
-    from nodes import gram as gram_node
+    from mils_pack.nodes import gram as gram_node
 
     monkeypatch.setenv("MILS_MODELS_DIR", str(tmp_path))
     assert gram_node.feature_choices() == [gram_node.NOT_FOUND]
