@@ -162,6 +162,17 @@ def _invert(job: Job, task: Task, config: SearchConfig) -> Prepared:
     return Prepared(task, scorer, starting_pool(task, job.preset, job.pool, config.keep), config)
 
 
+def _told_budget(task: Task, renderer) -> Task:
+    """The task with the renderer's prompt budget in the LLM's instructions (unchanged without one)."""
+    budget = getattr(renderer, "token_budget", None)
+    if not budget:
+        return task
+    words = max(1, (budget - 2) * 3 // 4)  # CLIP's budget counts start and end tokens; ~1.3 tokens per word
+    note = (f" The image model reads only the first {budget} tokens (about {words} words) of each line: "
+            "longer lines are cut there, so keep every line within that.")
+    return replace(task, template=task.template + note, max_words=min(task.max_words, words))
+
+
 def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
     prompt = job.prompt.strip()
     if not prompt:
@@ -175,7 +186,7 @@ def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
     scorer = RenderScorer(renderer, encoder, targets.text_target(encoder, prompt, name="prompt"),
                           seed=job.render_seed, batch_size=job.render_batch)
     start = [prompt] + [t.strip() for t in (job.pool or []) if t.strip() and t.strip() != prompt]
-    return Prepared(task, scorer, start, config, intent=prompt)
+    return Prepared(_told_budget(task, renderer), scorer, start, config, intent=prompt)
 
 
 def _style_transfer(job: Job, task: Task, config: SearchConfig) -> Prepared:
@@ -184,7 +195,8 @@ def _style_transfer(job: Job, task: Task, config: SearchConfig) -> Prepared:
     gram = GramStyleScorer(style.extractor, style.style_image, style.content_image, style_weight=style.style_weight,
                            content_weight=style.content_weight, size=style.size)
     scorer = GramRenderScorer(renderer, gram, seed=job.render_seed, batch_size=job.render_batch)
-    return Prepared(task, scorer, starting_pool(task, job.preset, job.pool, config.keep), config)
+    return Prepared(_told_budget(task, renderer), scorer, starting_pool(task, job.preset, job.pool, config.keep),
+                    config)
 
 
 _ASSEMBLE: dict[str, Callable[[Job, Task, SearchConfig], Prepared]] = {

@@ -14,6 +14,9 @@ batch equals the latent batch as one cond per sample). Samplers that draw fresh 
 candidate is rendered on its own: the result then neither depends on batch composition nor
 differs from a single render.
 
+No token budget (``token_budget`` is None): ComfyUI's CLIP text encoding splits a long prompt into
+77-token windows and concatenates them, so the model reads the whole prompt.
+
 ComfyUI is imported lazily (at construction and render time), like the rest of the pack.
 """
 from __future__ import annotations
@@ -239,6 +242,7 @@ class ComfyRenderer:
         self.stochastic = sampler_is_stochastic(sampler_name)
         self.batched = batch_size > 1 and not self.stochastic
         self.sampler_calls = 0
+        self.token_budget = None
         self._cond_cache: OrderedDict[str, list] = OrderedDict()
         self._cond_cache_size = cond_cache_size
         self._negative_cond = None

@@ -283,3 +283,37 @@ def test_enhance_failure_leaves_no_output(models, tmp_path, capsys):
     assert main(args) == 2
     assert "no usable candidate" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_clip_pipelines_have_a_token_budget_and_long_candidates_are_scored_trimmed(sd):
+    r = DiffusersRenderer(sd, width=PREVIEW, height=PREVIEW, steps=2)
+    assert r.token_budget == sd.tokenizer.model_max_length == 16
+    long = " ".join(["a red cat on a blue sofa"] * 6)
+    fit = r.fit_text(long)
+    assert len(sd.tokenizer(fit)["input_ids"]) <= 16 < len(sd.tokenizer(long)["input_ids"])
+    assert long.startswith(fit) and r.fit_text("a red cat") == "a red cat"
+    enc = ColourWordsEncoder()
+    scorer = RenderScorer(r, enc, text_target(enc, "a light red picture"), seed=2024)
+    over, short = scorer.score([long, "a red cat"])
+    assert "trimmed to 16 tokens" in over.shown and not hasattr(short, "shown")
+    assert over == pytest.approx(scorer.score([fit])[0])  # judged as the model reads it
+    torch.testing.assert_close(scorer.images([long]), r.render([fit], 2024))
+
+
+def test_the_llm_is_told_the_budget_and_long_text_encoders_have_none(sd):
+    from mils.jobs import Job, prepare
+
+    r = DiffusersRenderer(sd, width=PREVIEW, height=PREVIEW, steps=2)
+    enc = ColourWordsEncoder()
+    prep = prepare(Job("t2i_enhance", None, enc, renderer=r, prompt="a red cat", preset="preview"))
+    prompt = prep.task.build_prompt(["1.00: a red cat"], 4, intent="a red cat")
+    assert "first 16 tokens" in prompt and prep.task.max_words == 10
+
+    class LongReader:  # e.g. a T5 encoder (SD3, FLUX): reads the whole prompt
+        key, token_budget = "t5-like", None
+
+        def render(self, texts, seed):
+            return torch.zeros(len(texts), 8, 8, 3)
+
+    prep = prepare(Job("t2i_enhance", None, enc, renderer=LongReader(), prompt="a red cat", preset="preview"))
+    assert "tokens" not in prep.task.build_prompt(["1.00: a red cat"], 4, intent="a red cat")

@@ -19,12 +19,20 @@ T = TypeVar("T")
 class Renderer(Protocol):
     """Turns texts into images: (B, H, W, 3) float 0..1 on the CPU, one per text, deterministic under ``seed``.
 
-    ``key`` identifies everything that changes the picture (it keys the render cache).
+    ``key`` identifies everything that changes the picture (it keys the render cache). A renderer
+    whose text encoder reads only a prefix of a prompt also has ``token_budget`` (tokens) and
+    ``fit_text(text)``, the text as the encoder reads it (see ``fit_text`` below).
     """
 
     key: str
 
     def render(self, texts: Sequence[str], seed: int) -> torch.Tensor: ...
+
+
+def fit_text(renderer, text: str) -> str:
+    """``text`` as ``renderer``'s text encoder reads it (unchanged for renderers without a token budget)."""
+    fit = getattr(renderer, "fit_text", None)
+    return fit(text) if fit is not None and getattr(renderer, "token_budget", None) else text
 
 
 def is_out_of_memory(exc: BaseException, extra_types: Sequence[type] = ()) -> bool:

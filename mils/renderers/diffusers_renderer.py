@@ -40,6 +40,16 @@ log = logging.getLogger(__name__)
 # Rendering
 
 
+def _clip_budget(pipe) -> tuple[int | None, Any]:
+    """The prompt budget in tokens when every text encoder of the pipeline is CLIP (they cut at
+    ``model_max_length``, 77 for SD 1.x/2.x/SDXL); None when one reads long text (T5 in SD3 / FLUX)."""
+    tokenizers = [t for t in (getattr(pipe, n, None) for n in ("tokenizer", "tokenizer_2", "tokenizer_3")) if t]
+    if not tokenizers or any("CLIP" not in type(t).__name__ for t in tokenizers):
+        return None, None
+    limit = getattr(tokenizers[0], "model_max_length", None)
+    return (int(limit), tokenizers[0]) if isinstance(limit, int) and 2 < limit < 100_000 else (None, None)
+
+
 def _cancel_callback(pipe, step, timestep, callback_kwargs):
     from ..cancel import requested
 
@@ -78,6 +88,21 @@ class _DiffusersBase:
         ident = getattr(pipeline, "_mils_ident", None) or \
             f"{type(pipeline).__name__}:{getattr(pipeline, 'name_or_path', '')}#{id(pipeline):x}"
         self._ident = ident
+        self.token_budget, self._tokenizer = _clip_budget(pipeline)
+
+    def fit_text(self, text: str) -> str:
+        """``text`` as the text encoder reads it: whole words kept while they fit in ``token_budget`` tokens."""
+        if self.token_budget is None or len(self._tokenizer(text)["input_ids"]) <= self.token_budget:
+            return text
+        words = text.split()
+        lo, hi = 0, len(words)  # the longest prefix of words that fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if len(self._tokenizer(" ".join(words[:mid]))["input_ids"]) <= self.token_budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        return " ".join(words[:lo])
 
     # -- pieces the subclasses fill in ---------------------------------------------------------
 

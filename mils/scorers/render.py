@@ -19,8 +19,8 @@ import torch
 
 from ..errors import InputError
 from ..keys import tensor_digest
-from ..renderers.base import Renderer
-from .base import Direction
+from ..renderers.base import Renderer, fit_text
+from .base import Direction, Score, shown
 
 
 @runtime_checkable
@@ -99,7 +99,9 @@ class RenderedTextScorer:
         self.encodes = 0
 
     def images(self, texts: Sequence[str]) -> torch.Tensor:
-        """The renders of ``texts`` (rendering only the ones not in the cache)."""
+        """The renders of ``texts`` as the renderer's text encoder reads them (over its token budget: trimmed),
+        rendering only the ones not in the cache."""
+        texts = [fit_text(self.renderer, t) for t in texts]
         unique = list(dict.fromkeys(texts))
         found = {t: im for t in unique if (im := self.cache.get((self.renderer.key, t, self.seed))) is not None}
         missing = [t for t in unique if t not in found]
@@ -119,7 +121,9 @@ class RenderedTextScorer:
             return []
         scores = self.image_scorer.image_scores(self.images(texts))
         self.encodes += len(texts)
-        return scores
+        budget = getattr(self.renderer, "token_budget", None)
+        return [Score(v, f"{shown(self.image_scorer, v)}, trimmed to {budget} tokens")
+                if fit_text(self.renderer, t) != t else v for t, v in zip(texts, scores)]
 
     def format_score(self, score: float) -> str:
         return self.image_scorer.format_score(score)
