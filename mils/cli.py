@@ -95,8 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     _search_args(p)
 
     from .cli_media import add_media_parsers
+    from .evaluation.command import add_eval_parser
 
     add_media_parsers(sub)
+    add_eval_parser(sub)
 
     p = sub.add_parser("presets", help="list model presets and budget presets")
     p.add_argument("--models-dir", type=Path)
@@ -545,6 +547,12 @@ def run_enhance(args, prompt: str, *, generator=None, extra: dict | None = None)
     return payload, summary
 
 
+def _cmd_eval(args) -> int:
+    from .evaluation.command import run_eval
+
+    return run_eval(args)
+
+
 def _cmd_media(args) -> int:
     from .cli_media import COMMANDS
 
@@ -552,7 +560,7 @@ def _cmd_media(args) -> int:
 
 
 _COMMANDS = {"caption": _cmd_caption, "invert": _cmd_invert, "enhance": _cmd_enhance, "style": _cmd_media,
-             "merge": _cmd_media, "presets": _cmd_presets, "download": _cmd_download}
+             "merge": _cmd_media, "presets": _cmd_presets, "download": _cmd_download, "eval": _cmd_eval}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

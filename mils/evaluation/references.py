@@ -6,7 +6,6 @@ References are keyed by file name and looked up by the input's file name, then b
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 
