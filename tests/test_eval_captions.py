@@ -8,8 +8,15 @@ import pytest
 
 from mils.cli import main
 from mils.errors import InputError
-from mils.evaluation import (BASELINE_ROW, MILS_ROW, evaluate_captions, java_available, load_caption_results,
-                             load_references, simple_tokenize)
+from mils.evaluation import (
+    BASELINE_ROW,
+    MILS_ROW,
+    evaluate_captions,
+    java_available,
+    load_caption_results,
+    load_references,
+    simple_tokenize,
+)
 
 pytest.importorskip("pycocoevalcap")
 from pycocoevalcap.bleu.bleu import Bleu  # noqa: E402
