@@ -146,22 +146,24 @@ def caption_picture(report) -> Image.Image:
     return stack(parts)
 
 
-def pair_sheet(pairs, labels, tile: int = 160) -> Image.Image:
+def pair_sheet(pairs, labels, tile: int = 160,
+               title: str = "top: the original prompt's render; below: the best prompt's") -> Image.Image:
     """Columns of (original render above, best render below), each with its label lines under it."""
     font = _font(12)
-    line = 16
+    line, head = 16, 24
     rows = max(len(lab) for lab in labels) if labels else 0
     col = tile + 12
-    img = Image.new("RGB", (8 + col * len(pairs), 2 * tile + 24 + rows * line + 16), "white")
+    img = Image.new("RGB", (max(8 + col * len(pairs), 360), head + 2 * tile + 24 + rows * line + 8), "white")
     draw = ImageDraw.Draw(img)
+    draw.text((8, 6), title, fill="black", font=font)
     for i, ((before, after), lab) in enumerate(zip(pairs, labels)):
         x = 8 + i * col
         for j, im in enumerate((before, after)):
-            im = im.copy()
-            im.thumbnail((tile, tile))
-            img.paste(im, (x + (tile - im.width) // 2, 8 + j * (tile + 4)))
+            scale = tile / max(im.size)
+            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+            img.paste(im, (x + (tile - im.width) // 2, head + j * (tile + 4)))
         for k, text in enumerate(lab):
-            draw.text((x + tile // 2, 2 * tile + 20 + k * line), text, fill="black", font=font, anchor="mt")
+            draw.text((x + tile // 2, head + 2 * tile + 12 + k * line), text, fill="black", font=font, anchor="mt")
     return img
 
 
