@@ -197,3 +197,13 @@ def test_cli_bad_refs_is_exit_2(tmp_path, capsys):
     (tmp_path / "refs.json").write_text("{}")
     assert main(["eval", "captions", str(RESULTS), "--refs", str(tmp_path / "refs.json")]) == 2
     assert "refs.json: expected COCO captions JSON" in capsys.readouterr().err
+
+
+def test_readme_example_runs_as_written(monkeypatch, capsys):
+    readme = (DATA.parents[2] / "README.md").read_text()
+    section = readme.split("## Evaluate", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(DATA.parents[2])
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert f"{MILS_ROW}: CIDEr 7.4" in printed and f"{BASELINE_ROW}: CIDEr 23.7" in printed

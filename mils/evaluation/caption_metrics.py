@@ -96,7 +96,7 @@ def compute_caption_metrics(refs: dict[str, list[str]], captions: dict[str, str]
         unavailable["METEOR"] = "needs Java (install default-jre-headless)"
     reason = spice_missing_reason() if use_java else "needs Java (install default-jre-headless)"
     if not spice:
-        unavailable["SPICE"] = "skipped (spice=False)"
+        unavailable["SPICE"] = "skipped on request (--no-spice / spice=False)"
     elif reason:
         unavailable["SPICE"] = reason
     else:
