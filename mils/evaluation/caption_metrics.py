@@ -71,6 +71,15 @@ def compute_caption_metrics(refs: dict[str, list[str]], captions: dict[str, str]
 
     ``java``: None = use it when installed. ``spice=False`` skips SPICE (slow: it starts CoreNLP).
     """
+    return score_systems(refs, {"": captions}, java=java, spice=spice)[""]
+
+
+def score_systems(refs: dict[str, list[str]], systems: dict[str, dict[str, str]], *, java: bool | None = None,
+                  spice: bool = True) -> dict[str, MetricScores]:
+    """``compute_caption_metrics`` for several systems (name -> captions) on the same references.
+
+    One tokenizer run and one METEOR process serve them all (each Java start costs seconds).
+    """
     try:
         from pycocoevalcap.bleu.bleu import Bleu
         from pycocoevalcap.cider.cider import Cider
@@ -78,45 +87,58 @@ def compute_caption_metrics(refs: dict[str, list[str]], captions: dict[str, str]
     except ImportError:
         raise InputError("metrics", "pycocoevalcap installed (pip install pycocoevalcap, or the `eval` extra)",
                          "not installed") from None
-    if not captions or set(captions) != set(refs):
-        raise InputError("captions", "the same non-empty set of ids as the references",
-                         f"{len(captions)} captions, {len(refs)} references")
+    for name, captions in systems.items():
+        if not captions or set(captions) != set(refs):
+            raise InputError(f"captions {name}".strip(), "the same non-empty set of ids as the references",
+                             f"{len(captions)} captions, {len(refs)} references")
     use_java = java_available() if java is None else java
-    gts = tokenize(refs, use_java)
-    res = tokenize({k: [v] for k, v in captions.items()}, use_java)
-    scores: dict[str, float | None] = dict.fromkeys(METRICS)
-    unavailable: dict[str, str] = {}
-    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
-    scores.update({f"BLEU-{i}": float(b) for i, b in enumerate(bleu, 1)})
-    scores["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
-    scores["CIDEr"] = float(Cider().compute_score(gts, res)[0])
-    if use_java:
-        scores["METEOR"] = _run_java_metric("METEOR", gts, res, unavailable)
-    else:
-        unavailable["METEOR"] = "needs Java (install default-jre-headless)"
-    reason = spice_missing_reason() if use_java else "needs Java (install default-jre-headless)"
-    if not spice:
-        unavailable["SPICE"] = "skipped on request (--no-spice / spice=False)"
-    elif reason:
-        unavailable["SPICE"] = reason
-    else:
-        scores["SPICE"] = _run_java_metric("SPICE", gts, res, unavailable)
+    every = {(None, k): v for k, v in refs.items()}
+    every.update({(name, k): [v] for name, captions in systems.items() for k, v in captions.items()})
+    tokens = tokenize(every, use_java)
+    gts = {k: tokens[(None, k)] for k in refs}
     tokenizer = "PTBTokenizer (Stanford CoreNLP, Java)" if use_java else "simple Python tokenizer (no Java)"
-    return MetricScores(scores, tokenizer, unavailable)
+    no_java = "needs Java (install default-jre-headless)"
+    spice_reason = "skipped on request (--no-spice / spice=False)" if not spice else \
+        spice_missing_reason() if use_java else no_java
+    java_scorers = {"METEOR": _java_scorer("METEOR") if use_java else no_java,
+                    "SPICE": spice_reason or _java_scorer("SPICE")}
+    out = {}
+    for name in systems:
+        res = {k: tokens[(name, k)] for k in refs}
+        scores: dict[str, float | None] = dict.fromkeys(METRICS)
+        bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+        scores.update({f"BLEU-{i}": float(b) for i, b in enumerate(bleu, 1)})
+        scores["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
+        scores["CIDEr"] = float(Cider().compute_score(gts, res)[0])
+        unavailable = {}
+        for metric, scorer in java_scorers.items():
+            if isinstance(scorer, str):
+                unavailable[metric] = scorer
+            else:
+                scores[metric] = _run_java_metric(metric, scorer, gts, res, unavailable)
+        out[name] = MetricScores(scores, tokenizer, unavailable)
+    return out
 
 
-def _run_java_metric(name: str, gts, res, unavailable: dict[str, str]) -> float | None:
+def _java_scorer(name: str):
+    """pycocoevalcap's METEOR or SPICE scorer, or why it cannot start."""
     try:
         if name == "METEOR":
             from pycocoevalcap.meteor.meteor import Meteor
 
-            scorer = Meteor()
-        else:
-            from pycocoevalcap.spice.spice import Spice
+            return Meteor()
+        from pycocoevalcap.spice.spice import Spice
 
-            scorer = Spice()
-        return float(scorer.compute_score(gts, res)[0])
+        return Spice()
     except Exception as exc:  # a Java failure must not cost the other metrics
+        log.warning("%s could not start: %s", name, exc)
+        return f"failed to start: {exc}"
+
+
+def _run_java_metric(name: str, scorer, gts, res, unavailable: dict[str, str]) -> float | None:
+    try:
+        return float(scorer.compute_score(gts, res)[0])
+    except Exception as exc:
         log.warning("%s failed: %s", name, exc)
         unavailable[name] = f"failed: {exc}"
         return None

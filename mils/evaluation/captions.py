@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .caption_metrics import METRICS, compute_caption_metrics
+from .caption_metrics import METRICS, score_systems
 from .clipscore import check_image_encoder, clip_scores, find_media
 from .references import References, load_references
 from .results import CaptionResult, load_caption_results
@@ -69,17 +69,19 @@ def evaluate_captions(results, refs, *, clipscore_encoder=None, media_dir=None, 
     if missing:
         log.warning("%d input(s) have no reference and are not scored: %s", len(missing), ", ".join(missing))
     gts = {r.name: matched[r.name][1] for r in evaluated}
-    first = compute_caption_metrics(gts, {r.name: r.caption for r in evaluated}, java=java, spice=spice)
-    metrics = {MILS_ROW: first.scores}
-    unavailable = dict(first.unavailable)
+    systems = {MILS_ROW: {r.name: r.caption for r in evaluated}}
+    unavailable: dict[str, str] = {}
     no_history = [r.name for r in evaluated if r.baseline is None]
     if no_history:
         unavailable[BASELINE_ROW] = (f"{len(no_history)} result(s) have no search history (step 0), e.g. "
                                      f"{no_history[0]}: give `mils caption` result files")
-        metrics[BASELINE_ROW] = dict.fromkeys(METRICS)
     else:
-        metrics[BASELINE_ROW] = compute_caption_metrics(gts, {r.name: r.baseline for r in evaluated},
-                                                        java=java, spice=spice).scores
+        systems[BASELINE_ROW] = {r.name: r.baseline for r in evaluated}
+    scored = score_systems(gts, systems, java=java, spice=spice)
+    first = scored[MILS_ROW]
+    unavailable = {**first.unavailable, **unavailable}
+    metrics = {MILS_ROW: first.scores,
+               BASELINE_ROW: scored[BASELINE_ROW].scores if BASELINE_ROW in scored else dict.fromkeys(METRICS)}
     per_input = [{"input": r.name, "caption": r.caption, "baseline": r.baseline, "references": gts[r.name],
                   "curve": r.curve} for r in evaluated]
     key, notes = None, []
