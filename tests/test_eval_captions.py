@@ -175,8 +175,12 @@ def test_clipscore_needs_an_image_scorer():
         _error(evaluate_captions, RESULTS, REFS, java=False, clipscore_encoder=text_only_encoder())
 
 
-def test_cli_writes_json_markdown_and_png(tmp_path, capsys):
+def test_cli_writes_json_markdown_and_png_without_java(tmp_path, capsys, monkeypatch):
     from PIL import Image
+
+    from mils.evaluation import caption_metrics
+
+    monkeypatch.setattr(caption_metrics, "java_available", lambda: False)
 
     out = tmp_path / "eval"
     rc = main(["eval", "captions", str(RESULTS), "--refs", str(REFS), "--out", str(out), "--no-spice",
@@ -184,6 +188,7 @@ def test_cli_writes_json_markdown_and_png(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "| Method | BLEU-4 | METEOR | CIDEr | SPICE |" in printed and f"| {MILS_ROW} |" in printed
+    assert "Tokenizer: simple Python tokenizer (no Java)" in printed and "METEOR unavailable: needs Java" in printed
     report = json.loads((out / "eval_captions.json").read_text())
     assert sorted(report["evaluated"]) == NAMES
     assert 0 < report["metrics"][MILS_ROW]["CLIPScore"] <= 2.5
@@ -191,6 +196,20 @@ def test_cli_writes_json_markdown_and_png(tmp_path, capsys):
     assert "not an independent judge" in report["notes"][0]     # the toy encoder optimised these results
     assert (out / "eval_captions.md").read_text().startswith("# Caption evaluation")
     assert Image.open(out / "eval_captions.png").size[0] > 100
+
+
+def test_clipscore_names_a_missing_media_file(tmp_path):
+    from toys import toy_encoder
+
+    moved = tmp_path / "results"
+    shutil.copytree(RESULTS, moved)
+    d = json.loads((moved / "rocket.jpg.mils.json").read_text())
+    d["input"] = "/nowhere/rocket.jpg"
+    (moved / "rocket.jpg.mils.json").write_text(json.dumps(d))
+    msg = _error(evaluate_captions, moved, REFS, java=False, clipscore_encoder=toy_encoder())
+    assert "rocket.jpg.mils.json: input: expected the media file the caption was made from" in msg
+    report = evaluate_captions(moved, REFS, java=False, clipscore_encoder=toy_encoder(), media_dir=IMAGES)
+    assert len([r for r in report.per_input if "clipscore" in r]) == 4
 
 
 def test_cli_bad_refs_is_exit_2(tmp_path, capsys):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .. import registry
+from ..cache import atomic_write_text
 from ..errors import InputError
 
 CAPTION_FILES = {"json": "eval_captions.json", "markdown": "eval_captions.md", "picture": "eval_captions.png"}
@@ -88,7 +89,7 @@ def run_captions(args) -> int:
     payload = {**report.to_dict(), "files": dict(CAPTION_FILES)}
     text = caption_markdown(report)
     write_json(out / CAPTION_FILES["json"], payload)
-    (out / CAPTION_FILES["markdown"]).write_text(text, encoding="utf-8")
+    atomic_write_text(out / CAPTION_FILES["markdown"], text)
     write_png(out / CAPTION_FILES["picture"], caption_picture(report))
     print(json.dumps(payload, indent=1) if args.json else text + _saved(out, CAPTION_FILES))
     return 0
@@ -109,7 +110,7 @@ def run_enhance_eval(args) -> int:
     payload = {**report.to_dict(), "results": str(args.results), "files": dict(ENHANCE_FILES)}
     text = enhance_markdown(report)
     write_json(out / ENHANCE_FILES["json"], payload)
-    (out / ENHANCE_FILES["markdown"]).write_text(text, encoding="utf-8")
+    atomic_write_text(out / ENHANCE_FILES["markdown"], text)
     write_png(out / ENHANCE_FILES["picture"], wins_and_losses_sheet(report, args.show))
     print(json.dumps(payload, indent=1) if args.json else text + _saved(out, ENHANCE_FILES))
     return 0
