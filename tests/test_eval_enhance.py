@@ -70,6 +70,10 @@ def test_bad_inputs_are_clear_errors(tmp_path, runs):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="RESULTS: expected a folder with `mils enhance` outputs"):
         find_enhance_runs(tmp_path / "empty")
+    (tmp_path / "style").mkdir()
+    (tmp_path / "style" / "result.json").write_text(json.dumps({"task": "style_transfer"}))
+    with pytest.raises(InputError, match="RESULTS: expected `mils enhance` outputs"):
+        find_enhance_runs(tmp_path / "style")
     d = json.loads((runs / "run0" / "result.json").read_text())
     del d["scorer"]
     (runs / "run0" / "result.json").write_text(json.dumps(d))

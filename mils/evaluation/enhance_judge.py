@@ -7,7 +7,6 @@ the judge, and reports the win rate with a seeded percentile-bootstrap confidenc
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from PIL import Image
 
 from ..errors import InputError
 from .clipscore import check_image_encoder, image_text_cosines
-
-log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
 
@@ -61,16 +58,23 @@ def find_enhance_runs(path: str | Path) -> list[EnhanceRun]:
     if not files:
         raise InputError("RESULTS", f"a folder with `mils enhance` outputs ({RESULT_FILE}, before.png, after.png)",
                          f"no {RESULT_FILE} under {path}")
-    return [_read_run(f) for f in files]
+    runs = [run for run in map(_read_run, files) if run is not None]
+    if not runs:
+        raise InputError("RESULTS", "`mils enhance` outputs (result.json with task t2i_enhance)",
+                         f"only other tasks' results under {path}")
+    return runs
 
 
-def _read_run(file: Path) -> EnhanceRun:
+def _read_run(file: Path) -> EnhanceRun | None:
+    """The run in ``file``; None for another command's result.json (e.g. `mils style`)."""
     try:
         d = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(str(file), "a JSON file written by `mils enhance`", f"unreadable ({exc})") from None
     if not isinstance(d, dict):
         raise InputError(str(file), "a JSON object written by `mils enhance`", type(d).__name__)
+    if d.get("task", "t2i_enhance") != "t2i_enhance":
+        return None
     for key in ("prompt", "best_prompt", "scorer"):
         if not isinstance(d.get(key), str) or not d[key]:
             raise InputError(f"{file}: {key}", "the text `mils enhance` records there", repr(d.get(key))[:80])
