@@ -10,6 +10,12 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   # shellcheck disable=SC1091
   . .venv/bin/activate
 fi
+# Java runs METEOR, SPICE and the PTB tokenizer of `mils eval`; without it those tests skip
+if ! command -v java >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq default-jre-headless || echo "no Java: METEOR tests will skip" >&2
+  fi
+fi
 pip() { python -m pip --disable-pip-version-check -q "$@"; }
 pip install --upgrade pip
 pip install torch torchvision            # first, so no other package picks the torch build

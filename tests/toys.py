@@ -143,3 +143,14 @@ def toy_llm():
 
 def toy_encoder():
     return ColourWordsEncoder()
+
+
+def toy_judge():
+    """The colour-words encoder under another key: a judge that is not the optimiser."""
+    judge = ColourWordsEncoder()
+    judge.key = "colour-words-judge"
+    return judge
+
+
+def text_only_encoder():
+    return HashingEncoder()

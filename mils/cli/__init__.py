@@ -8,19 +8,19 @@ import logging
 import sys
 
 from ..errors import MilsError
-from . import caption, catalog, enhance, invert, merge, style
+from . import caption, catalog, enhance, evaluate, invert, merge, style
 
 log = logging.getLogger("mils")
 
 COMMANDS = {"caption": caption.run, "invert": invert.run, "enhance": enhance.run, "style": style.run,
-            "merge": merge.run, "presets": catalog.run_presets, "download": catalog.run_download}
+            "merge": merge.run, "eval": evaluate.run, "presets": catalog.run_presets, "download": catalog.run_download}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mils", description="MILS: an LLM proposes, a multimodal model scores, repeat.")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (caption, invert, enhance, style, merge):
+    for module in (caption, invert, enhance, style, merge, evaluate):
         module.add_parser(sub)
     catalog.add_parsers(sub)
     return parser
