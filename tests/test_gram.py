@@ -380,7 +380,8 @@ def test_gram_style_node(vgg_files, tmp_path, monkeypatch):
     assert scores == pytest.approx(want, rel=1e-5) and len(scores) == 3
     assert "image 3" in out["ui"]["text"][0]
     assert handle.use().combined(cands) == pytest.approx(scores)
-    assert isinstance(handle.render_scorer(StripeRenderer(), seed=1), GramRenderScorer)
+    spec = handle.style_spec()  # what the style-transfer job gets from the scorer socket
+    assert spec.style_image is style and spec.content_image is content and (spec.size, spec.style_weight) == (32, 1000)
     assert node.score("vgg19-dcbb9e9d.pth", style, 1000.0, 1.0, 32)["result"][1] == []
     with pytest.raises(InputError, match="^style_image:"):
         node.score("vgg19-dcbb9e9d.pth", torch.rand(1, 1, 1, 3), 1000.0, 1.0, 32)
