@@ -125,6 +125,14 @@ def detect_scorer_kind(path: Path) -> str:
     raise InputError("scorer", "a folder with open_clip_config.json or a transformers config.json", str(path))
 
 
+def checkpoint_spec(folder: Path) -> str | None:
+    """``ARCH:FILE`` for a folder that holds a preset's single open_clip checkpoint (HPSv2.1), else None."""
+    for preset in PRESETS.values():
+        if preset.checkpoint and folder.is_dir() and (folder / preset.checkpoint).is_file():
+            return f"{preset.architecture}:{folder / preset.checkpoint}"
+    return None
+
+
 def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "auto",
                       allow_download: bool = False):
     """An encoder from a preset, a local folder/file, ``kind:source`` or ``py:module:factory``.
@@ -149,6 +157,8 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
             source = f"{preset.architecture}:{path / preset.checkpoint}" if preset.checkpoint else f"local-dir:{path}"
     elif spec.startswith("py:"):
         return _load_factory(spec[3:])
+    elif Path(spec).exists() and checkpoint_spec(Path(spec)):
+        kind, source = "open_clip", checkpoint_spec(Path(spec))
     elif Path(spec).exists():
         kind, source = detect_scorer_kind(Path(spec)), spec
         if kind == "open_clip" and Path(spec).is_dir():

@@ -31,6 +31,8 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
     path = bridge.resolve_model(bridge.SCORER_FOLDER, model)
     if path is None:
         raise node_error("model", f"a scorer in models/{bridge.SCORER_FOLDER}; {model!r} is not there any more")
+    if kind in ("auto", "open_clip") and registry.checkpoint_spec(path):
+        return f"open_clip:{registry.checkpoint_spec(path)}"
     if kind == "auto":
         kind_key = registry.detect_scorer_kind(path)
     else:

@@ -54,6 +54,11 @@ def test_hpsv21_checkpoint_preset_loads_as_open_clip(tmp_path, monkeypatch):
     enc = registry.load_scorer_model("hpsv2.1", models_dir=tmp_path, device="cpu")
     emb = enc.encode_text(["a watercolor fox"])
     assert emb.shape[0] == 1 and torch.allclose(emb.norm(dim=-1), torch.ones(1), atol=1e-4)
+    assert registry.load_scorer_model(str(folder), device="cpu") is enc  # the folder itself, as the node passes it
+    from mils_pack.nodes.scorer import scorer_spec
+
+    monkeypatch.setenv("MILS_MODELS_DIR", str(tmp_path))
+    assert scorer_spec("hpsv2.1", "auto", "") == f"open_clip:{name}:{folder / preset.checkpoint}"
 
 
 @pytest.mark.parametrize("name", ["qwen3-1.7b", "siglip2-b16", "hpsv2.1"])
