@@ -1,12 +1,12 @@
 """Embedding arithmetic with a tiny real-architecture open_clip model: the inverted text beats the pool."""
 import torch
 
+from devkit.tiny_models import make_tiny_open_clip_dir
+from devkit.toys import VOCAB, ToyLLM
 from mils import targets
 from mils.runner import invert
 from mils.scorers.embedding import EmbeddingScorer
 from mils.scorers.open_clip_encoder import load_open_clip
-from tiny_models import make_tiny_open_clip_dir
-from toys import VOCAB, ToyLLM
 
 
 def test_inverted_text_is_closer_to_the_arithmetic_target_than_any_starting_text(tmp_path):

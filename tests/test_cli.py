@@ -6,7 +6,7 @@ from PIL import Image
 
 from mils.cli import RESULT_SUFFIX, main
 
-TOYS = ["--llm", "py:toys:toy_llm", "--scorer", "py:toys:toy_encoder", "--quiet"]
+TOYS = ["--llm", "py:devkit.toys:toy_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]
 SMALL = ["--keep", "4", "--new", "5", "--steps", "3", "--pool", "image"]
 
 
@@ -77,7 +77,7 @@ def test_k_larger_than_pool_is_a_clear_error(photos, tmp_path, capsys):
 
 
 def test_missing_preset_without_download_names_the_command(photos, tmp_path, capsys):
-    rc = main(["caption", str(photos / "red.png"), "--llm", "py:toys:toy_llm", "--scorer", "siglip-b16",
+    rc = main(["caption", str(photos / "red.png"), "--llm", "py:devkit.toys:toy_llm", "--scorer", "siglip-b16",
                "--models-dir", str(tmp_path / "models"), "--no-download", "--quiet"])
     assert rc == 2
     err = capsys.readouterr().err
@@ -110,7 +110,7 @@ def test_invert_needs_a_target(capsys):
 
 def test_llm_url_needs_model(photos, capsys):
     assert main(["caption", str(photos / "red.png"), "--llm-url", "http://127.0.0.1:9/v1",
-                 "--scorer", "py:toys:toy_encoder", "--quiet"]) == 2
+                 "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]) == 2
     assert "--llm-model" in capsys.readouterr().err
 
 
@@ -124,6 +124,6 @@ def test_batch_goes_on_past_a_broken_file_and_reports_it(photos, tmp_path, capsy
 
 
 def test_unknown_scorer_name_is_a_clear_error(photos, capsys):
-    assert main(["caption", str(photos / "red.png"), "--llm", "py:toys:toy_llm", "--scorer", "sigclip-b16"]) == 2
+    assert main(["caption", str(photos / "red.png"), "--llm", "py:devkit.toys:toy_llm", "--scorer", "sigclip-b16"]) == 2
     err = capsys.readouterr().err
     assert "sigclip-b16" in err and "siglip-b16" in err

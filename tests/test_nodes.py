@@ -7,14 +7,14 @@ import pytest
 import torch
 
 import nodes
+from devkit.tiny_models import make_tiny_llama, make_tiny_open_clip_dir
+from devkit.toys import ColourWordsEncoder, ToyLLM
 from mils.errors import GeneratorError, InputError
 from nodes import bridge
 from nodes.bridge import ManagedModel
 from nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from nodes.loop import MILSLoop
 from nodes.scorer import MILSScore, MILSScorerLoader
-from tiny_models import make_tiny_llama, make_tiny_open_clip_dir
-from toys import ColourWordsEncoder, ToyLLM
 
 SCHEMA_FILE = Path(__file__).parent / "data" / "node_schemas.json"
 

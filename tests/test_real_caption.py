@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from devkit.real_models import photo, smollm2_gguf_path, stand_in_encoder
 from mils.cli import main
 from mils.pools import load_pool
-from real_models import photo, smollm2_gguf_path, stand_in_encoder
 
 pytestmark = pytest.mark.real
 

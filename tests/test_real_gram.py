@@ -17,8 +17,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from devkit.real_models import _package_file, load_efficientnet_lite0, photo
 from mils.scorers.gram import GramStyleScorer, ModuleFeatures, VGG19Features
-from real_models import _package_file, load_efficientnet_lite0, photo
 
 pytestmark = pytest.mark.real
 

@@ -1,11 +1,11 @@
 import pytest
 
+from devkit.toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 from mils.errors import GeneratorError, InputError
 from mils.parsing import normalize
 from mils.scorers.embedding import CombinedScorer, EmbeddingScorer
 from mils.search import SearchConfig, run_search
 from mils.tasks import TASKS
-from toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 
 TASK = TASKS["image_caption"]
 POOL = ["a red car on a street", "a blue sky", "a wooden table", "an old tree", "a bird over water",
