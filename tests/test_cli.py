@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devkit.toys import ScriptedLLM
 from mils.cli import RESULT_SUFFIX, main
 
 TOYS = ["--llm", "py:devkit.toys:toy_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]
@@ -97,10 +98,19 @@ def test_presets_lists_models_and_budgets(capsys):
     assert "siglip-b16" in out and "qwen2.5-1.5b-instruct" in out and "paper: K=50 N=50 T=10" in out
 
 
+def target_words_llm():
+    """For ``--llm py:test_cli:target_words_llm``: proposes the inverted target's words, with and without blue."""
+    return ScriptedLLM(["1. light red blue\n2. light red"])
+
+
 def test_invert_text_terms(capsys):
-    assert main(["invert", "--term", "text:1:light red", "--term", "text:-0.5:blue", *TOYS, *SMALL, "--json"]) == 0
+    assert main(["invert", "--term", "text:1:light red", "--term", "text:-0.5:blue", "--llm",
+                 "py:test_cli:target_words_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet", *SMALL,
+                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["best_score"] >= out["history"][0]["best_score"]
+    # the target's own words win, over every pool line and over the variant with the subtracted "blue"
+    assert out["best"]["text"] == "light red" and out["best"]["step"] == 1
+    assert out["best_score"] > out["history"][0]["best_score"]
 
 
 def test_invert_needs_a_target(capsys):
