@@ -1,4 +1,4 @@
-"""The pack inside a real ComfyUI server (runs only with COMFY_DIR set; see tests/comfyui/comfy_server.py).
+"""The pack inside a real ComfyUI server (runs only with COMFY_DIR set; see devkit/comfy_server.py).
 
 (a) Re-queueing a MILS Loop graph with a new seed vs the first queue: the loaders come from ComfyUI's
     cache and no model is loaded again (model loads counted from the engine's INFO "loading ..." log
@@ -9,19 +9,16 @@
 Times are ComfyUI's own (execution_start to the last status message of the prompt), on whatever the
 server runs on: --cpu here.
 
-    COMFY_DIR=/path/to/ComfyUI /path/to/comfy-venv/bin/python bench/bench_comfyui.py
+    COMFY_DIR=/path/to/ComfyUI /path/to/comfy-venv/bin/python -m bench.bench_comfyui   # from the repo root
 """
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (sys.path: repo root and tests/)
-from _common import report
+from devkit import comfy_server as cs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "comfyui"))
-import comfy_server as cs  # noqa: E402
+from ._common import report
 
 N_RENDER = 8
 

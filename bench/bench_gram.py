@@ -9,12 +9,12 @@ and 0.7-0.8x at 8 with 2 threads. On an H200, 1.4x at batches of 8 for 64 images
 16 images (tens of milliseconds in all, so run to run noise is large). Hence the scorer's default,
 batch_size=None: 1 image per pass on the CPU, 8 on a GPU. `main(device="cuda")` measures the GPU.
 """
-import _common  # noqa: F401
 import torch
-from _common import report, timer
 
 from mils.scorers.gram import GramStyleScorer
 from mils.scorers.gram_features import VGG19Features
+
+from ._common import report, timer
 
 
 def main(n: int = 16, batch_size: int | None = None, size: int = 256, device: str = "cpu") -> float:

@@ -2,18 +2,24 @@
 
 SmolLM2-135M-Instruct (GGUF, from a PyPI wheel) proposes; the scorer is the real EfficientNet x MiniLM
 stand-in for the overhead figure, and a tiny random open_clip model for the memory figure. The RSS run
-is a fresh subprocess so that it measures one captioning job alone.
+is a fresh subprocess (``python -m bench.bench_loop --rss-child``) so that it measures one captioning
+job alone.
 """
 import json
+import os
+import resource
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
-import _common  # noqa: F401
-from _common import ROOT
-
+from devkit.real_models import photo, smollm2_gguf_path, stand_in_encoder
+from devkit.tiny_models import make_tiny_open_clip
 from mils.generators.transformers_lm import load_transformers_generator
 from mils.jobs import Job, Media, run_job
-from real_models import photo, smollm2_gguf_path, stand_in_encoder
+from mils.scorers.open_clip_encoder import load_open_clip
+
+from ._common import ROOT
 
 
 def overhead() -> float:
@@ -28,28 +34,21 @@ def overhead() -> float:
     return frac
 
 
-RSS_CHILD = r"""
-import sys, json, resource, tempfile
-sys.path[:0] = [{root!r}, {tests!r}]
-from pathlib import Path
-from mils.generators.transformers_lm import load_transformers_generator
-from mils.scorers.open_clip_encoder import load_open_clip
-from mils.jobs import Job, Media, run_job
-from real_models import photo, smollm2_gguf_path
-from tiny_models import make_tiny_open_clip
-llm = load_transformers_generator(smollm2_gguf_path())
-name, ckpt = make_tiny_open_clip(Path(tempfile.mkdtemp()))
-enc = load_open_clip(name, ckpt)
-res = run_job(Job("image_caption", llm, enc, media=Media("image", images=photo("chelsea")), preset="preview",
-                  pool="image", overrides=dict(keep=10, new_per_step=10, steps=2, max_new_tokens=200))).result
-print(json.dumps({{"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "best": res.best_text}}))
-"""
+def rss_child() -> None:
+    """One caption job, then its peak RSS as a JSON line on stdout."""
+    llm = load_transformers_generator(smollm2_gguf_path())
+    name, ckpt = make_tiny_open_clip(Path(tempfile.mkdtemp()))
+    enc = load_open_clip(name, ckpt)
+    res = run_job(Job("image_caption", llm, enc, media=Media("image", images=photo("chelsea")), preset="preview",
+                      pool="image", overrides=dict(keep=10, new_per_step=10, steps=2, max_new_tokens=200))).result
+    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "best": res.best_text}))
 
 
 def peak_rss() -> float:
-    code = RSS_CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, "-m", "bench.bench_loop", "--rss-child"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"peak RSS of a caption run (SmolLM2-135M + tiny open_clip, preview): {data['peak_rss_mb']:.0f} MB",
           flush=True)
@@ -57,5 +56,8 @@ def peak_rss() -> float:
 
 
 if __name__ == "__main__":
-    overhead()
-    peak_rss()
+    if sys.argv[1:] == ["--rss-child"]:
+        rss_child()
+    else:
+        overhead()
+        peak_rss()

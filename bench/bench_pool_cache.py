@@ -2,13 +2,12 @@
 
 Real text encoder (MiniLM from a PyPI wheel) over 10,000 descriptions of the shipped image pool.
 """
-import _common  # noqa: F401
-from _common import report, timer
-
+from devkit.real_models import photo, stand_in_encoder
 from mils.pools import load_pool
 from mils.scorers.embedding import EmbeddingScorer
 from mils.targets import image_target
-from real_models import photo, stand_in_encoder
+
+from ._common import report, timer
 
 
 def main(size: int = 10_000) -> float:

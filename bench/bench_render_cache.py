@@ -7,16 +7,16 @@ the ratio is the wall time saved, and the counts show where it comes from.
 """
 import time
 
-import _common  # noqa: F401
 import torch
-from _common import report, timer
 
+from devkit.toys import ToyLLM
 from mils.scorers.gram import GramRenderScorer, GramStyleScorer
 from mils.scorers.gram_features import VGG19Features
 from mils.scorers.render import RenderCache
 from mils.search import SearchConfig, run_search
 from mils.tasks import TASKS
-from toys import ToyLLM
+
+from ._common import report, timer
 
 EDIT_SECONDS = 0.05
 

@@ -5,13 +5,12 @@ The texts are what a search scores: each round's new candidates, with repeats ac
 """
 import random
 
-import _common  # noqa: F401
-from _common import report, timer
-
+from devkit.real_models import photo, stand_in_encoder
 from mils.pools import load_pool
 from mils.scorers.embedding import EmbeddingScorer
 from mils.targets import image_target
-from real_models import photo, stand_in_encoder
+
+from ._common import report, timer
 
 
 def main(rounds: int = 8, per_round: int = 50) -> float:

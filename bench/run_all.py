@@ -1,9 +1,10 @@
-"""Run every benchmark; each prints a ratio measured against a baseline in the same run."""
-import runpy
-from pathlib import Path
+"""Run every benchmark; each prints a ratio measured against a baseline in the same run.
 
-HERE = Path(__file__).parent
-for name in ("bench_pool_cache.py", "bench_text_scoring.py", "bench_loop.py", "bench_gram.py", "bench_render_cache.py",
-             "bench_comfyui.py"):
+    python -m bench.run_all        # from the repo root
+"""
+import runpy
+
+for name in ("bench_pool_cache", "bench_text_scoring", "bench_loop", "bench_gram", "bench_render_cache",
+             "bench_comfyui"):
     print(f"== {name}", flush=True)
-    runpy.run_path(str(HERE / name), run_name="__main__")
+    runpy.run_module(f"bench.{name}", run_name="__main__")

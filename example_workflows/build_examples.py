@@ -1,6 +1,6 @@
 """Rebuild the example workflows in the real ComfyUI editor: UI format, API twin and thumbnail each.
 
-    COMFY_DIR=/path/to/ComfyUI .venv/bin/python example_workflows/build_examples.py [NAME ...]
+    COMFY_DIR=/path/to/ComfyUI .venv/bin/python -m example_workflows.build_examples [NAME ...]   # from the repo root
 
 Needs what the opt-in editor tests need (tests/comfyui/test_browser.py): a ComfyUI source tree with its
 venv next to it (COMFY_DIR), Chromium at /usr/bin/chromium (or MILS_CHROMIUM) and, in the python running
@@ -39,10 +39,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from devkit import comfy_server as cs
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 ARTIFACTS = REPO / "artifacts"
-sys.path.insert(0, str(REPO / "tests" / "comfyui"))
 
 CHROMIUM = os.environ.get("MILS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -355,8 +356,6 @@ READY = "() => window.app && app.graph && window.LiteGraph && document.querySele
 
 def make_base(base: Path) -> Path:
     """custom_nodes/mils_nodes -> this checkout, empty models named like the real ones, input media."""
-    import comfy_server as cs
-
     (base / "custom_nodes").mkdir(parents=True)
     (base / "custom_nodes" / cs.PACK_NAME).symlink_to(REPO, target_is_directory=True)
     for sub in PLACEHOLDER_MODELS:
@@ -474,8 +473,6 @@ def build(srv, names: list[str]) -> None:
 
 def check_template_browser(browser, srv, names: list[str], object_info: dict) -> None:
     """The template browser lists every workflow under the pack, each with its thumbnail loaded."""
-    import comfy_server as cs
-
     listed = srv.get("/api/workflow_templates")
     assert sorted(listed.get(cs.PACK_NAME, [])) == sorted(WORKFLOWS), listed
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -513,8 +510,6 @@ def check_template_browser(browser, srv, names: list[str], object_info: dict) ->
 
 
 def main(argv: list[str]) -> None:
-    import comfy_server as cs
-
     names = argv or list(WORKFLOWS)
     unknown = set(names) - set(WORKFLOWS)
     if unknown:

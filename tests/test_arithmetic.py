@@ -1,8 +1,8 @@
 """Embedding arithmetic with a tiny real-architecture open_clip model: the inverted text beats the pool."""
 import torch
-from tiny_models import make_tiny_open_clip_dir
-from toys import VOCAB, ToyLLM
 
+from devkit.tiny_models import make_tiny_open_clip_dir
+from devkit.toys import VOCAB, ToyLLM
 from mils import targets
 from mils.jobs import Job, run_job
 from mils.scorers.embedding import EmbeddingScorer

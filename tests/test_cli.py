@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devkit.toys import ScriptedLLM
 from mils.cli import main
 from mils.cli.caption import RESULT_SUFFIX
 
-TOYS = ["--llm", "py:toys:toy_llm", "--scorer", "py:toys:toy_encoder", "--quiet"]
+TOYS = ["--llm", "py:devkit.toys:toy_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]
 SMALL = ["--keep", "4", "--new", "5", "--steps", "3", "--pool", "image"]
 
 
@@ -78,7 +79,7 @@ def test_k_larger_than_pool_is_a_clear_error(photos, tmp_path, capsys):
 
 
 def test_missing_preset_without_download_names_the_command(photos, tmp_path, capsys):
-    rc = main(["caption", str(photos / "red.png"), "--llm", "py:toys:toy_llm", "--scorer", "siglip-b16",
+    rc = main(["caption", str(photos / "red.png"), "--llm", "py:devkit.toys:toy_llm", "--scorer", "siglip-b16",
                "--models-dir", str(tmp_path / "models"), "--no-download", "--quiet"])
     assert rc == 2
     err = capsys.readouterr().err
@@ -98,10 +99,19 @@ def test_presets_lists_models_and_budgets(capsys):
     assert "siglip-b16" in out and "qwen2.5-1.5b-instruct" in out and "paper: K=50 N=50 T=10" in out
 
 
+def target_words_llm():
+    """For ``--llm py:test_cli:target_words_llm``: proposes the inverted target's words, with and without blue."""
+    return ScriptedLLM(["1. light red blue\n2. light red"])
+
+
 def test_invert_text_terms(capsys):
-    assert main(["invert", "--term", "text:1:light red", "--term", "text:-0.5:blue", *TOYS, *SMALL, "--json"]) == 0
+    assert main(["invert", "--term", "text:1:light red", "--term", "text:-0.5:blue", "--llm",
+                 "py:test_cli:target_words_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet", *SMALL,
+                 "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["best_score"] >= out["history"][0]["best_score"]
+    # the target's own words win, over every pool line and over the variant with the subtracted "blue"
+    assert out["best"]["text"] == "light red" and out["best"]["step"] == 1
+    assert out["best_score"] > out["history"][0]["best_score"]
 
 
 def test_invert_needs_a_target(capsys):
@@ -111,7 +121,7 @@ def test_invert_needs_a_target(capsys):
 
 def test_llm_url_needs_model(photos, capsys):
     assert main(["caption", str(photos / "red.png"), "--llm-url", "http://127.0.0.1:9/v1",
-                 "--scorer", "py:toys:toy_encoder", "--quiet"]) == 2
+                 "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]) == 2
     assert "--llm-model" in capsys.readouterr().err
 
 
@@ -125,6 +135,6 @@ def test_batch_goes_on_past_a_broken_file_and_reports_it(photos, tmp_path, capsy
 
 
 def test_unknown_scorer_name_is_a_clear_error(photos, capsys):
-    assert main(["caption", str(photos / "red.png"), "--llm", "py:toys:toy_llm", "--scorer", "sigclip-b16"]) == 2
+    assert main(["caption", str(photos / "red.png"), "--llm", "py:devkit.toys:toy_llm", "--scorer", "sigclip-b16"]) == 2
     err = capsys.readouterr().err
     assert "sigclip-b16" in err and "siglip-b16" in err

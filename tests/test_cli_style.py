@@ -2,7 +2,7 @@
 
 The pipelines are test_diffusers' tiny random ones (an InstructPix2Pix folder and a text-to-image folder that
 `mils style` runs as image-to-image); the Gram features are a two-convolution CNN (``tiny_features`` below, passed
-as ``--features py:test_cli_style:tiny_features``); the LLM and encoder are tests/toys.py's.
+as ``--features py:test_cli_style:tiny_features``); the LLM and encoder are devkit/toys.py's.
 """
 import json
 import wave
@@ -22,7 +22,7 @@ from mils.cli.style import STYLE_FILES, edit_size  # noqa: E402
 from mils.merge import merge_prompt  # noqa: E402
 from mils.scorers.gram_features import ModuleFeatures  # noqa: E402
 
-TOY_LLM = ["--llm", "py:toys:toy_llm", "--quiet"]
+TOY_LLM = ["--llm", "py:devkit.toys:toy_llm", "--quiet"]
 CONTENT_SIZE = (44, 36)            # W x H: edited at 40x32 (--size 32), best.png back at 44x36
 
 
@@ -173,7 +173,7 @@ def _wav(path, seconds=0.5, sr=16000, amplitude=0.5):
     return path
 
 
-MERGE_TOYS = [*TOY_LLM, "--scorer-image", "py:toys:toy_encoder", "--scorer-audio", "py:toys:toy_encoder",
+MERGE_TOYS = [*TOY_LLM, "--scorer-image", "py:devkit.toys:toy_encoder", "--scorer-audio", "py:devkit.toys:toy_encoder",
               "--preset", "preview", "--keep", "3", "--new", "4", "--steps", "2"]
 
 
@@ -216,7 +216,7 @@ def test_merge_errors(merge_inputs, tmp_path, capsys):
 def test_merge_then_enhance_runs_mils_enhance_on_the_merged_prompt(merge_inputs, pipes, tmp_path, capsys):
     out = tmp_path / "enhanced"
     args = ["merge", *map(str, merge_inputs), *MERGE_TOYS, "--then-enhance", "--pipeline", str(pipes["sd"]),
-            "--scorer", "py:toys:toy_encoder", "--device", "cpu", "--dtype", "float32", "--preview-size", "32",
+            "--scorer", "py:devkit.toys:toy_encoder", "--device", "cpu", "--dtype", "float32", "--preview-size", "32",
             "--preview-steps", "2", "--final-size", "32", "--final-steps", "2", "--out", str(out), "--json"]
     assert main(args) == 0
     printed = json.loads(capsys.readouterr().out)

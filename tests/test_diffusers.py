@@ -2,7 +2,7 @@
 
 Like diffusers' own pipeline tests: a 2-level UNet2DConditionModel, a 2-level AutoencoderKL (so
 the VAE scale factor is 2), a 2-layer CLIPTextModel with the tiny offline CLIP tokenizer of
-tests/tiny_models.py. Each is saved with save_pretrained and loaded back through
+devkit/tiny_models.py. Each is saved with save_pretrained and loaded back through
 ``load_diffusers_pipeline``, the loader the CLI uses.
 """
 import json
@@ -15,9 +15,8 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from tiny_models import _tiny_clip_tokenizer, make_tiny_hf_clip  # noqa: E402
-from toys import ColourWordsEncoder  # noqa: E402
-
+from devkit.tiny_models import _tiny_clip_tokenizer, make_tiny_hf_clip  # noqa: E402
+from devkit.toys import ColourWordsEncoder  # noqa: E402
 from mils.cli import main
 from mils.cli.enhance import ENHANCE_FILES  # noqa: E402
 from mils.errors import InputError, ModelNotFoundError  # noqa: E402
@@ -203,13 +202,13 @@ def test_missing_path_and_missing_diffusers(tmp_path, models, monkeypatch):
 
 def silent_llm():
     """An LLM that never proposes anything: the search fails after its retries."""
-    from toys import ScriptedLLM
+    from devkit.toys import ScriptedLLM
 
     return ScriptedLLM([""])
 
 
 def _enhance_args(models, out, *extra):
-    return ["enhance", "a red cat on a sofa", "--pipeline", str(models["sd"]), "--llm", "py:toys:toy_llm",
+    return ["enhance", "a red cat on a sofa", "--pipeline", str(models["sd"]), "--llm", "py:devkit.toys:toy_llm",
             "--scorer", str(models["clip"]), "--device", "cpu", "--keep", "2", "--new", "3", "--steps", "2",
             "--preview-size", str(PREVIEW), "--preview-steps", "2", "--final-size", "64x48", "--final-steps", "2",
             "--guidance", "4.0", "--out", str(out), "--quiet", *extra]
@@ -255,7 +254,7 @@ def test_enhance_human_summary_and_same_seed_for_before_and_after(models, tmp_pa
 
 def test_enhance_errors(models, tmp_path, capsys):
     for empty in ("", "  "):
-        assert main(["enhance", empty, "--pipeline", str(models["sd"]), "--llm", "py:toys:toy_llm"]) == 2
+        assert main(["enhance", empty, "--pipeline", str(models["sd"]), "--llm", "py:devkit.toys:toy_llm"]) == 2
         assert "prompt: expected a non-empty" in capsys.readouterr().err
 
     not_pipeline = tmp_path / "not_a_pipeline"

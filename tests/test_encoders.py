@@ -1,6 +1,6 @@
 """Encoders (open_clip, transformers CLIP/SigLIP/PickScore, CLAP) on tiny random-weight models.
 
-Every model is built offline by tests/tiny_models.py, saved to disk and loaded back through the
+Every model is built offline by devkit/tiny_models.py, saved to disk and loaded back through the
 loaders users call.
 """
 from __future__ import annotations
@@ -12,6 +12,14 @@ import shutil
 import pytest
 import torch
 
+from devkit.tiny_models import (
+    TINY_EMBED_DIM,
+    make_tiny_clap,
+    make_tiny_hf_clip,
+    make_tiny_hf_siglip,
+    make_tiny_open_clip,
+    make_tiny_open_clip_dir,
+)
 from mils import presets
 from mils.errors import InputError, ModelNotFoundError
 from mils.model_cache import MODEL_CACHE
@@ -19,9 +27,6 @@ from mils.scorers import _preprocess as pp
 from mils.scorers.clap import ClapEncoder, load_clap
 from mils.scorers.hf_clip import HFClipEncoder, load_hf_clip, load_pickscore
 from mils.scorers.open_clip_encoder import OpenClipEncoder, load_open_clip
-
-from tiny_models import (TINY_EMBED_DIM, make_tiny_clap, make_tiny_hf_clip, make_tiny_hf_siglip,
-                         make_tiny_open_clip, make_tiny_open_clip_dir)
 
 TEXTS = ["a cat", "a photo of a big dog", "", "the red sea under a blue sky, at dawn"]
 
@@ -382,7 +387,7 @@ def test_open_clip_offline_hf_tokenizer_says_how_to_download(tiny, tmp_path):
 
     import open_clip
 
-    from tiny_models import TINY_OPEN_CLIP_CONFIG
+    from devkit.tiny_models import TINY_OPEN_CLIP_CONFIG
 
     cfg = json.loads(json.dumps(TINY_OPEN_CLIP_CONFIG))
     cfg["text_cfg"]["hf_tokenizer_name"] = "mils-test-org/no-such-tokenizer"

@@ -169,7 +169,7 @@ def test_bad_inputs_are_clear_errors(tmp_path):
 
 
 def test_clipscore_needs_an_image_scorer():
-    from toys import text_only_encoder
+    from devkit.toys import text_only_encoder
 
     assert "--clipscore-scorer: expected an image-text scorer" in \
         _error(evaluate_captions, RESULTS, REFS, java=False, clipscore_encoder=text_only_encoder())
@@ -184,7 +184,7 @@ def test_cli_writes_json_markdown_and_png_without_java(tmp_path, capsys, monkeyp
 
     out = tmp_path / "eval"
     rc = main(["eval", "captions", str(RESULTS), "--refs", str(REFS), "--out", str(out), "--no-spice",
-               "--clipscore-scorer", "py:toys:toy_encoder", "--media", str(IMAGES)])
+               "--clipscore-scorer", "py:devkit.toys:toy_encoder", "--media", str(IMAGES)])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "| Method | BLEU-4 | METEOR | CIDEr | SPICE |" in printed and f"| {MILS_ROW} |" in printed
@@ -199,7 +199,7 @@ def test_cli_writes_json_markdown_and_png_without_java(tmp_path, capsys, monkeyp
 
 
 def test_clipscore_names_a_missing_media_file(tmp_path):
-    from toys import toy_encoder
+    from devkit.toys import toy_encoder
 
     moved = tmp_path / "results"
     shutil.copytree(RESULTS, moved)

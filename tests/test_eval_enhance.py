@@ -34,7 +34,7 @@ def runs(tmp_path):
 
 
 def test_win_rate_and_seeded_bootstrap_ci(runs):
-    from toys import toy_judge
+    from devkit.toys import toy_judge
 
     report = evaluate_enhance(runs, toy_judge(), resamples=2000, seed=3)
     assert (report.wins, report.ties, report.losses) == (4, 1, 1)
@@ -55,7 +55,7 @@ def test_bootstrap_ci_narrows_with_more_runs():
 
 
 def test_the_optimiser_as_judge_is_refused(runs):
-    from toys import toy_encoder
+    from devkit.toys import toy_encoder
 
     with pytest.raises(InputError, match=r"--judge: expected a scorer other than the one the search optimised "
                                          r"\(colour-words\)"):
@@ -63,7 +63,7 @@ def test_the_optimiser_as_judge_is_refused(runs):
 
 
 def test_bad_inputs_are_clear_errors(tmp_path, runs):
-    from toys import text_only_encoder, toy_judge
+    from devkit.toys import text_only_encoder, toy_judge
 
     with pytest.raises(InputError, match="--judge: expected an image-text scorer"):
         evaluate_enhance(runs, text_only_encoder())
@@ -86,7 +86,7 @@ def test_bad_inputs_are_clear_errors(tmp_path, runs):
 
 def test_cli_writes_json_markdown_and_contact_sheet(runs, tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["eval", "enhance", str(runs), "--judge", "py:toys:toy_judge", "--out", str(out),
+    assert main(["eval", "enhance", str(runs), "--judge", "py:devkit.toys:toy_judge", "--out", str(out),
                  "--resamples", "500"]) == 0
     printed = capsys.readouterr().out
     assert "judged by colour-words-judge" in printed and "75.0%" in printed
@@ -100,5 +100,5 @@ def test_cli_writes_json_markdown_and_contact_sheet(runs, tmp_path, capsys):
 def test_cli_refuses_the_optimiser_before_loading_it(runs, capsys):
     assert main(["eval", "enhance", str(runs), "--judge", "colour-words"]) == 2
     assert "--judge: expected a scorer other than the one the search optimised" in capsys.readouterr().err
-    assert main(["eval", "enhance", str(runs), "--judge", "py:toys:toy_encoder"]) == 2
+    assert main(["eval", "enhance", str(runs), "--judge", "py:devkit.toys:toy_encoder"]) == 2
     assert "(colour-words), got colour-words" in capsys.readouterr().err

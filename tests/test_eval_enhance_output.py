@@ -22,7 +22,7 @@ def test_eval_enhance_on_mils_enhance_output(models, tmp_path, capsys):  # noqa:
     assert main(["eval", "enhance", str(runs), "--judge", str(models["clip"]), "--device", "cpu"]) == 2
     assert f"the one the search optimised ({recorded})" in capsys.readouterr().err
 
-    assert main(["eval", "enhance", str(runs), "--judge", "py:toys:toy_judge", "--resamples", "200"]) == 0
+    assert main(["eval", "enhance", str(runs), "--judge", "py:devkit.toys:toy_judge", "--resamples", "200"]) == 0
     report = json.loads((runs / "eval_enhance.json").read_text())
     assert report["runs"] == 2 and report["optimised_by"] == [recorded] and report["judge"] == "colour-words-judge"
     assert 0 <= report["ci"][0] <= report["win_rate"] <= report["ci"][1] <= 1

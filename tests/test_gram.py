@@ -360,34 +360,75 @@ def test_render_scorer_ranks_instructions_by_style_and_renders_each_once(vgg):
 # ------------------------------------------------------------------------------------------- node
 
 
-def test_gram_style_node(vgg_files, tmp_path, monkeypatch):
+VGG_FILE = "vgg19-dcbb9e9d.pth"
+STYLE, CONTENT, CANDIDATES = images(1, 40, 40, seed=1), images(1, 40, 40, seed=2), images(3, 40, 40, seed=3)
+
+
+@pytest.fixture
+def empty_models_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MILS_MODELS_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def gram_models_dir(empty_models_dir, vgg_files):
+    """models/mils with the VGG19 weights under the name the vgg19 preset downloads, and another weight file."""
+    (empty_models_dir / "mils").mkdir()
+    (empty_models_dir / "mils" / VGG_FILE).write_bytes(vgg_files["pth"].read_bytes())
+    (empty_models_dir / "mils" / "other.safetensors").write_bytes(b"")
+    return empty_models_dir
+
+
+def gram_style(features=VGG_FILE, style=STYLE, **images):
+    from mils_pack.nodes.gram import MILSGramStyle
+
+    return MILSGramStyle().score(features, style, 1000.0, 1.0, 32, **images)
+
+
+def test_gram_style_node_without_weights_says_how_to_get_them(empty_models_dir):
     from mils_pack.nodes import gram as gram_node
 
-    monkeypatch.setenv("MILS_MODELS_DIR", str(tmp_path))
     assert gram_node.feature_choices() == [gram_node.NOT_FOUND]
-    node = gram_node.MILSGramStyle()
-    style, content, cands = images(1, 40, 40, seed=1), images(1, 40, 40, seed=2), images(3, 40, 40, seed=3)
     with pytest.raises(InputError, match="^features:.*mils download vgg19"):
-        node.score(gram_node.NOT_FOUND, style, 1000.0, 1.0, 32)
-    (tmp_path / "mils").mkdir()
-    (tmp_path / "mils" / "vgg19-dcbb9e9d.pth").write_bytes(vgg_files["pth"].read_bytes())
-    (tmp_path / "mils" / "other.safetensors").write_bytes(b"")
-    choices = gram_node.feature_choices()
-    assert choices[0] == "vgg19-dcbb9e9d.pth" and "other.safetensors" in choices
-    out = node.score("vgg19-dcbb9e9d.pth", style, 1000.0, 1.0, 32, content_image=content, images=cands)
-    handle, scores = out["result"]
-    want = GramStyleScorer(load_vgg19(vgg_files["pth"]), style, content, size=32).combined(cands)
-    assert scores == pytest.approx(want, rel=1e-5) and len(scores) == 3
-    assert "image 3" in out["ui"]["text"][0]
-    assert handle.use().combined(cands) == pytest.approx(scores)
+        gram_style(gram_node.NOT_FOUND)
+
+
+def test_gram_style_node_lists_vgg_weights_first(gram_models_dir):
+    from mils_pack.nodes import gram as gram_node
+
+    assert gram_node.feature_choices() == [VGG_FILE, "other.safetensors"]
+
+
+def test_gram_style_node_scores_images_like_the_scorer(gram_models_dir, vgg_files):
+    handle, scores = gram_style(content_image=CONTENT, images=CANDIDATES)["result"]
+    want = GramStyleScorer(load_vgg19(vgg_files["pth"]), STYLE, CONTENT, size=32).combined(CANDIDATES)
+    assert scores == pytest.approx(want, rel=1e-5)
+
+
+def test_gram_style_node_shows_a_line_per_image(gram_models_dir):
+    text = gram_style(content_image=CONTENT, images=CANDIDATES)["ui"]["text"][0]
+    assert all(f"image {i}" in text for i in (1, 2, 3))
+
+
+def test_gram_style_node_hands_the_loop_the_same_scorer(gram_models_dir):
+    handle, scores = gram_style(content_image=CONTENT, images=CANDIDATES)["result"]
+    assert handle.use().combined(CANDIDATES) == pytest.approx(scores)
     spec = handle.style_spec()  # what the style-transfer job gets from the scorer socket
-    assert spec.style_image is style and spec.content_image is content and (spec.size, spec.style_weight) == (32, 1000)
-    assert node.score("vgg19-dcbb9e9d.pth", style, 1000.0, 1.0, 32)["result"][1] == []
-    with pytest.raises(InputError, match="^style_image:"):
-        node.score("vgg19-dcbb9e9d.pth", torch.rand(1, 1, 1, 3), 1000.0, 1.0, 32)
-    with pytest.raises(InputError, match="^content_image:"):
-        node.score("vgg19-dcbb9e9d.pth", style, 1000.0, 1.0, 32, content_image=torch.rand(2, 8, 8, 3))
-    with pytest.raises(InputError, match="^features:"):
-        node.score("other.safetensors", style, 1000.0, 1.0, 32)
-    with pytest.raises(InputError, match="^features:.*not there"):
-        node.score("gone.pth", style, 1000.0, 1.0, 32)
+    assert spec.style_image is STYLE and spec.content_image is CONTENT and (spec.size, spec.style_weight) == (32, 1000)
+
+
+def test_gram_style_node_without_images_scores_nothing(gram_models_dir):
+    assert gram_style()["result"][1] == []
+
+
+@pytest.mark.parametrize("inputs, name", [({"style": torch.rand(1, 1, 1, 3)}, "style_image"),
+                                          ({"content_image": torch.rand(2, 8, 8, 3)}, "content_image")])
+def test_gram_style_node_bad_images_name_their_input(gram_models_dir, inputs, name):
+    with pytest.raises(InputError, match=f"^{name}:"):
+        gram_style(**inputs)
+
+
+@pytest.mark.parametrize("features, why", [("other.safetensors", ""), ("gone.pth", "not there")])
+def test_gram_style_node_unusable_weights_name_features(gram_models_dir, features, why):
+    with pytest.raises(InputError, match=f"^features:.*{why}"):
+        gram_style(features)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import mils_pack.nodes as nodes
+import pytest
+from mils_pack.nodes.loop import TASK_CHOICES
+
 from mils import registry, tasks
 from mils.pools import load_pool
 from mils.search import SearchConfig
-from mils_pack.nodes.loop import TASK_CHOICES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "web" / "docs"

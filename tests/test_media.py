@@ -3,10 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
+from devkit.toys import ColourWordsEncoder, HashingEncoder
 from mils import targets
 from mils.errors import InputError
 from mils.media import load_audio, load_image, load_video, media_kind
-from toys import ColourWordsEncoder, HashingEncoder
 
 
 def test_rgba_is_composited_on_white_and_grey_becomes_rgb(tmp_path):

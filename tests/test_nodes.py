@@ -3,18 +3,18 @@ import json
 import shutil
 from pathlib import Path
 
+import mils_pack.nodes as nodes
 import pytest
 import torch
-
-import mils_pack.nodes as nodes
-from mils.errors import GeneratorError, InputError
 from mils_pack.nodes import bridge
 from mils_pack.nodes.bridge import ManagedModel
 from mils_pack.nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.scorer import MILSScore, MILSScorerLoader
-from tiny_models import make_tiny_llama, make_tiny_open_clip_dir
-from toys import ColourWordsEncoder, ToyLLM
+
+from devkit.tiny_models import make_tiny_llama, make_tiny_open_clip_dir
+from devkit.toys import ColourWordsEncoder, ScriptedLLM, ToyLLM
+from mils.errors import GeneratorError, InputError
 
 SCHEMA_FILE = Path(__file__).parent / "data" / "node_schemas.json"
 
@@ -109,13 +109,39 @@ def test_loaders_list_the_model_folders_and_load(models_dir):
     assert again.use() is llm.use()
 
 
-def test_llm_generate_node_returns_a_list(models_dir):
+class RecordingLLM(ScriptedLLM):
+    """A scripted LLM that also keeps the prompts and generation parameters it was given."""
+
+    def __init__(self, replies):
+        super().__init__(replies)
+        self.requests = []
+
+    def generate(self, prompt, params):
+        self.requests.append((prompt, params))
+        return super().generate(prompt, params)
+
+
+def test_llm_generate_node_returns_a_list():
+    reply = ("Here you go:\n1. a tabby cat asleep\n2. **a cat on a red sofa**\n3. A tabby cat asleep.\n"
+             "4. a cat by a window\n5. one too many")
+    llm = RecordingLLM([reply])
+    out = MILSLLMGenerate().generate(ManagedModel(lambda: llm, label="scripted"), "Rewrite this", "a cat", 3, 5,
+                                     0.5, 0.9, 64)
+    # parsed, markdown stripped, the repeat dropped, cut to the count asked for
+    assert out["result"] == (["a tabby cat asleep", "a cat on a red sofa", "a cat by a window"], reply)
+    assert out["ui"]["text"] == ["1. a tabby cat asleep\n2. a cat on a red sofa\n3. a cat by a window"]
+    (prompt, params), = llm.requests
+    assert prompt.startswith("Rewrite this\n\na cat\n\nWrite 3 different answers")
+    assert (params.seed, params.temperature, params.top_p, params.max_new_tokens) == (5, 0.5, 0.9, 64)
+
+
+def test_llm_generate_node_with_a_local_model_is_seeded(models_dir):
     (llm,) = MILSLocalLLM().load("tiny-llama", "", "auto", "cpu", True)
-    out = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)
-    candidates, reply = out["result"]
-    assert isinstance(candidates, list) and 1 <= len(candidates) <= 3 and isinstance(reply, str)
-    again = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)
-    assert again["result"] == out["result"], "seeded: ComfyUI may cache it"
+    first = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)["result"]
+    again = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 5, 1.0, 0.95, 12)["result"]
+    other = MILSLLMGenerate().generate(llm, "describe", "a cat", 3, 6, 1.0, 0.95, 12)["result"]
+    assert again == first, "same seed, same reply: ComfyUI may cache the node's output"
+    assert other[1] != first[1], "another seed samples another reply"
 
 
 def test_keep_loaded_off_frees_the_model_after_use(models_dir):
@@ -145,10 +171,21 @@ def test_loader_errors_name_their_input(models_dir, monkeypatch):
         MILSScorerLoader().load("broken.safetensors", "auto", "", "auto", "cpu", True)
 
 
+def reused_by_comfyui(cls, before: dict, after: dict) -> bool:
+    """ComfyUI's cache rule: a node's last output is reused when its inputs are unchanged and so is what its
+    IS_CHANGED returns (ComfyUI calls IS_CHANGED with all the node's inputs as keywords)."""
+    return before == after and cls.IS_CHANGED(**before) == cls.IS_CHANGED(**after)
+
+
 def test_openai_node_is_not_cached_unless_the_server_honours_seeds():
-    nan = MILSOpenAILLM.IS_CHANGED(server_honours_seed=False)
-    assert nan != nan
-    assert MILSOpenAILLM.IS_CHANGED(server_honours_seed=True) == MILSOpenAILLM.IS_CHANGED(server_honours_seed=True)
+    inputs = dict(base_url="http://127.0.0.1:9/v1", model="m", api_key_env="", timeout=5.0, max_retries=0,
+                  server_honours_seed=True)
+    assert set(inputs) == set(MILSOpenAILLM.INPUT_TYPES()["required"])
+    assert reused_by_comfyui(MILSOpenAILLM, inputs, dict(inputs))
+    assert not reused_by_comfyui(MILSOpenAILLM, inputs, {**inputs, "model": "other"})
+    # a server that ignores seeds answers differently every time: each queue asks it again
+    ignores = {**inputs, "server_honours_seed": False}
+    assert not reused_by_comfyui(MILSOpenAILLM, ignores, dict(ignores))
 
 
 def test_llm_server_down_is_a_clear_error():
@@ -278,22 +315,50 @@ def test_edit_mode_passes_the_content_image_and_denoise_to_the_renderer(monkeypa
 
     made = {}
 
-    class Recorder:
+    class BrightenEditor:
+        """Stands in for img2img: "bright" lightens the content image (grey without one) by ``denoise``, a colour
+        word tints it."""
+
         def __init__(self, model, clip, vae, **kw):
             made.update(kw)
-            self.key = "recorder"
+            self.key = "brighten"
+            self.content, self.denoise = kw["content_image"], kw["denoise"]
 
         def render(self, texts, seed):
-            return torch.full((len(texts), 8, 8, 3), 0.5)
+            tints = {"green": torch.tensor([0.1, 0.9, 0.1]), "blue": torch.tensor([0.1, 0.1, 0.9])}
+            out = []
+            for t in texts:
+                img = self.content[0] if self.content is not None else torch.full((8, 8, 3), 0.5)
+                if "bright" in t:
+                    img = img + self.denoise * (1 - img)
+                tint = next((tints[w] for w in t.split() if w in tints), None)
+                out.append(img if tint is None else (1 - self.denoise) * img + self.denoise * tint)
+            return torch.stack(out)
 
         def conditioning(self, text):
-            return [[torch.zeros(1, 77, 8), {}]]
+            return [[torch.zeros(1, 77, 8), {"text": text}]]
 
-    monkeypatch.setattr(comfy_render, "ComfyRenderer", Recorder)
-    content = red_image()
-    loop(text="make it red", model=object(), clip=object(), vae=object(), content_image=content, denoise=0.4,
-         steps=1, keep=1)
-    assert made["content_image"] is content and made["denoise"] == 0.4
+    monkeypatch.setattr(comfy_render, "ComfyRenderer", BrightenEditor)
+    content = torch.zeros(1, 8, 8, 3)
+    content[..., 0] = 0.5                                   # a dark red photo
+    intent = "a light red poster"
+    llm = ManagedModel(lambda: ScriptedLLM(["1. make it bright\n2. make it green"]), label="scripted")
+    _, scorer = toy_handles()
+    out = MILSLoop().run(llm, scorer=scorer, task="auto", budget="preview", keep=2, new_per_step=2, steps=1,
+                         patience=0, seed=0, text=intent, initial="make it blue", model=object(), clip=object(),
+                         vae=object(), content_image=content, denoise=0.8)
+    assert made["content_image"] is content and made["denoise"] == 0.8
+    best, top_k, scores, best_image, _, conditioning = out["result"]
+    # scored by the renders, not the words: only "bright" turns the dark red photo light red
+    enc, editor = ColourWordsEncoder(), BrightenEditor(None, None, None, **made)
+    target = enc.encode_text([intent])[0]
+    texts = [intent, "make it blue", "make it bright", "make it green"]
+    render_score = {t: float(enc.encode_image(editor.render([t], 0))[0] @ target) for t in texts}
+    assert best == "make it bright" == max(render_score, key=render_score.get)
+    assert top_k == sorted(texts, key=render_score.get, reverse=True)[:2]
+    assert scores == pytest.approx([render_score[t] for t in top_k], abs=1e-5)
+    assert torch.allclose(best_image, editor.render([best], 0)) and conditioning[0][1]["text"] == best
+    # without a content image the renderer draws from scratch
     loop(text="make it red", model=object(), clip=object(), vae=object(), steps=1, keep=1)
     assert made["content_image"] is None and made["denoise"] == 1.0
 
@@ -351,11 +416,11 @@ def test_nodes_never_download_a_hub_id_that_is_not_cached(monkeypatch, tmp_path)
 
 def test_style_transfer_searches_edit_instructions_ranked_by_gram_loss(monkeypatch):
     """The Loop with MILS Gram Style: instructions are rendered as edits of the content image."""
-    import torch.nn as nn
-
     import mils_pack.nodes.comfy_render as comfy_render
-    from mils.scorers.gram_features import ModuleFeatures
+    import torch.nn as nn
     from mils_pack.nodes.gram import GramStyleHandle
+
+    from mils.scorers.gram_features import ModuleFeatures
 
     made = {}
 

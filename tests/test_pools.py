@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from devkit.pools import build
+from devkit.pools import vocabulary as V
+from devkit.pools.build import article, gerund, pluralize, third_person
 from mils import pools
 from mils.errors import InputError
-from mils.pools import build
-from mils.pools import vocabulary as V
-from mils.pools.build import article, gerund, pluralize, third_person
 
 WORD_BOUNDS = {"image": build.IMAGE_WORDS, "audio": build.AUDIO_WORDS, "edit": build.EDIT_WORDS}
 TOKEN = re.compile(r"[A-Za-z0-9'-]+|[,.]")
@@ -37,7 +37,7 @@ def test_shipped_file_is_what_the_builder_makes(built, name):
     path = build.DATA_DIR / build.FILES[name]
     data = path.read_bytes()
     assert data.decode("utf-8").splitlines() == built[name], (
-        f"{path.name} is out of date: run `python -m mils.pools.build`")
+        f"{path.name} is out of date: run `python -m devkit.pools.build`")
     assert data.endswith(b"\n") and b"\r" not in data
     assert len(data) < 2_000_000
 

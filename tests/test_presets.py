@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 import torch
-from tiny_models import _register_tiny_open_clip, _tiny_open_clip_state, _tiny_tokenizer
 
+from devkit.tiny_models import _register_tiny_open_clip, _tiny_open_clip_state, _tiny_tokenizer
 from mils import presets, registry
 from mils.errors import ModelNotFoundError
 from mils.generators.transformers_lm import load_transformers_generator

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from devkit.real_models import photo, smollm2_gguf_path, stand_in_encoder
 from mils.cli import main
 from mils.pools import load_pool
-from real_models import photo, smollm2_gguf_path, stand_in_encoder
 
 pytestmark = pytest.mark.real
 
@@ -23,7 +23,7 @@ def test_cli_caption_with_smollm2_beats_the_best_starting_caption(tmp_path, caps
     pool = tmp_path / "pool.txt"
     pool.write_text("\n".join(load_pool("image", limit=300, seed=1)))
 
-    rc = main(["caption", str(path), "--llm", gguf, "--scorer", "py:real_models:stand_in_encoder",
+    rc = main(["caption", str(path), "--llm", gguf, "--scorer", "py:devkit.real_models:stand_in_encoder",
                "--pool", str(pool), "--keep", "8", "--new", "8", "--steps", "4", "--max-new-tokens", "200",
                "--temperature", "0.8", "--seed", "0", "--json", "--quiet"])
     assert rc == 0

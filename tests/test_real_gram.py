@@ -17,9 +17,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from devkit.real_models import _package_file, load_efficientnet_lite0, photo
 from mils.scorers.gram import GramStyleScorer
 from mils.scorers.gram_features import ModuleFeatures, VGG19Features
-from real_models import _package_file, load_efficientnet_lite0, photo
 
 pytestmark = pytest.mark.real
 

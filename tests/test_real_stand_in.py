@@ -6,7 +6,7 @@ import logging
 import pytest
 import torch
 
-from real_models import imagenet_lemmas, photo, stand_in_encoder, top_classes
+from devkit.real_models import imagenet_lemmas, photo, stand_in_encoder, top_classes
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageFilter, ImageOps
+from test_real_gram import hed_features
 
+from devkit.real_models import photo
+from devkit.toys import ToyLLM
 from mils.scorers.gram import GramRenderScorer, GramStyleScorer
 from mils.search import SearchConfig, run_search
 from mils.tasks import TASKS
-from real_models import photo
-from test_real_gram import hed_features
-from toys import ToyLLM
 
 pytestmark = pytest.mark.real
 

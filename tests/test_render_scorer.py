@@ -1,12 +1,12 @@
 import pytest
 import torch
 
+from devkit.toys import ColourWordsEncoder, HashingEncoder, ToyLLM
 from mils.errors import InputError
 from mils.scorers.render import RenderScorer
 from mils.search import SearchConfig, run_search
-from mils.tasks import TASKS
 from mils.targets import text_target
-from toys import ColourWordsEncoder, HashingEncoder, ToyLLM
+from mils.tasks import TASKS
 
 COLOURS = {"red": (1.0, 0.1, 0.1), "green": (0.1, 1.0, 0.1), "blue": (0.1, 0.1, 1.0)}
 

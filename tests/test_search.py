@@ -1,6 +1,6 @@
 import pytest
-from toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 
+from devkit.toys import HashingEncoder, OverlapScorer, ScriptedLLM, ToyLLM
 from mils.errors import GeneratorError, InputError
 from mils.parsing import normalize
 from mils.scorers.embedding import EmbeddingScorer
@@ -89,11 +89,33 @@ def test_time_budget_stops():
 
 
 def test_llm_that_never_returns_anything_usable_is_a_clear_error():
-    llm = ScriptedLLM(["I'm sorry, I can't help with that."] * 1)
-    with pytest.raises(GeneratorError, match="no usable candidate"):
-        # the apology parses as one plain line, so make it a duplicate of the pool to be unusable
-        search(llm=ScriptedLLM(["1. a blue sky"]), steps=2, retries=1)
-    assert llm.calls == 0
+    # a refusal inside a think block parses to nothing; the next replies only repeat pool lines
+    llm = ScriptedLLM(["<think>I can't help with that.</think>", "1. a blue sky\n2. A Wooden Table."])
+    with pytest.raises(GeneratorError, match="no usable candidate in any of 2 steps") as err:
+        search(llm=llm, steps=2, retries=1)
+    assert llm.calls == 4, "every step used all its tries"
+    assert "A Wooden Table." in str(err.value), "the message quotes the last reply"
+
+
+def test_steps_with_only_known_candidates_are_skipped_and_the_pool_best_wins():
+    scorer = OverlapScorer(TARGET)
+    pool_best = max(POOL, key=lambda t: scorer.score([t])[0])
+    llm = ScriptedLLM(["1. night light again", "1. a blue sky\n2. A Red Car On A Street"])
+    res = search(llm=llm, scorer=scorer, steps=3, retries=0)
+    assert [h.new for h in res.history[1:]] == [1, 0, 0]
+    assert [any("skipped" in w for w in h.warnings) for h in res.history[1:]] == [False, True, True]
+    assert res.best.text == pool_best and res.best.step == 0
+    assert res.stopped == "steps"
+
+
+def test_a_search_that_improves_wins_with_a_candidate_from_a_later_step():
+    scorer = OverlapScorer(TARGET)
+    pool_best_score = max(scorer.score(POOL))
+    llm = ScriptedLLM(["1. a cat", "1. a small cat sleeping on a sofa"])
+    res = search(llm=llm, scorer=scorer, steps=2)
+    assert res.best.text == "a small cat sleeping on a sofa" and res.best.step == 2
+    assert res.best_score == pytest.approx(6 / 7) and pool_best_score == pytest.approx(3 / 7)
+    assert [h.best_score for h in res.history] == pytest.approx([pool_best_score, pool_best_score, 6 / 7])
 
 
 def test_an_unusable_reply_is_retried_then_the_step_goes_on():

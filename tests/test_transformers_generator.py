@@ -7,11 +7,11 @@ import time
 import pytest
 import torch
 
+from devkit.tiny_models import make_tiny_llama as _save_tiny_lm
 from mils.errors import InputError, ModelNotFoundError
 from mils.generators.base import GenerationParams, Generator
 from mils.generators.transformers_lm import TransformersGenerator, load_transformers_generator
 from mils.model_cache import MODEL_CACHE
-from tiny_models import make_tiny_llama as _save_tiny_lm
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,8 @@ def test_corrupt_folder(tmp_path):
 
 @pytest.mark.real
 def test_smollm2_gguf_writes_captions():
+    from devkit.real_models import SMOLLM2_GGUF, smollm2_gguf_path
     from mils.parsing import parse_candidates
-    from real_models import SMOLLM2_GGUF, smollm2_gguf_path
 
     path = smollm2_gguf_path()
     t0 = time.perf_counter()

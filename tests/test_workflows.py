@@ -26,9 +26,9 @@ import json
 import math
 from pathlib import Path
 
+import mils_pack.nodes as nodes
 import pytest
 
-import mils_pack.nodes as nodes
 from mils import registry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -52,12 +52,12 @@ def comfy(tmp_path_factory):
         base = os.environ.get("COMFY_BASE")
         base = Path(base).expanduser().resolve() if base else tmp_path_factory.mktemp("comfy-base")
         args.base_directory = str(base)
-        import folder_paths  # noqa: F401
         import comfy.model_management as mm
         import comfy.sample
         import comfy.samplers
         import comfy.sd
         import comfy.utils
+        import folder_paths  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"ComfyUI tests: cannot import ComfyUI from {d} ({exc}); {HOW}")
     return SimpleNamespace(dir=d, args=args, folder_paths=folder_paths, mm=mm, sample=comfy.sample,
@@ -86,7 +86,7 @@ def tiny_checkpoint(comfy, tmp_path_factory) -> Path:
         low = name.lower()
         if "tiny" in low and "sd15" in low.replace("-", "").replace("_", "") and low.endswith(".safetensors"):
             return Path(fp.get_full_path("checkpoints", name))
-    from tiny_models import make_tiny_sd15
+    from devkit.tiny_models import make_tiny_sd15
 
     return make_tiny_sd15(_comfy_dir(), tmp_path_factory.mktemp("ckpt") / "tiny_sd15_random.safetensors")
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-import comfy_server
+from devkit import comfy_server
 
 CHROMIUM = os.environ.get("MILS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

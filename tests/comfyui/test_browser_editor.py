@@ -21,9 +21,9 @@ import json
 import re
 
 import pytest
-
-import comfy_server
 from test_browser import ARTIFACTS, _skip_reason, bad_console_entries, browser_server, editor  # noqa: F401
+
+from devkit import comfy_server
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 

@@ -20,15 +20,10 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-import comfy_server as cs  # noqa: E402
+from devkit import comfy_server as cs
 
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(cs.skip_reason() is not None, reason=cs.skip_reason() or "")]

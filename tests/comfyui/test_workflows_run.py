@@ -2,7 +2,7 @@
 
     COMFY_DIR=/path/to/ComfyUI /path/to/comfy-venv/bin/python -m pytest tests/comfyui/test_workflows_run.py -m comfyui -q
 
-One server for the module (tests/comfyui/comfy_server.py: main.py --cpu on 127.0.0.1, this checkout
+One server for the module (devkit/comfy_server.py: main.py --cpu on 127.0.0.1, this checkout
 linked as custom_nodes/mils_nodes, tiny random models). The real models the examples name are not
 needed: each API twin is run with the tiny ones put in their place (models/LLM/tiny-llama,
 models/mils/tiny-clip for SigLIP and PickScore, models/mils/tiny-clap for CLAP, a random VGG19 trunk
@@ -19,19 +19,13 @@ import copy
 import json
 import re
 import shutil
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
+import test_workflows as tw
 
-HERE = Path(__file__).resolve().parent
-for p in (HERE, HERE.parent):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-import comfy_server as cs  # noqa: E402
-import test_workflows as tw  # noqa: E402
+from devkit import comfy_server as cs
 
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(cs.skip_reason() is not None, reason=cs.skip_reason() or "")]
@@ -141,7 +135,7 @@ def inputs_named() -> dict[str, set[str]]:
 
 
 def prepare_inputs(base: Path) -> None:
-    from tiny_models import make_tiny_clap
+    from devkit.tiny_models import make_tiny_clap
 
     write_tiny_vgg19(base / "models" / "mils" / TINY_VGG)
     clap = base / "models" / "mils" / TINY_CLAP

@@ -2,7 +2,9 @@
 
 Every pool is generated from our own templates and the word lists in ``vocabulary.py``
 with a seeded ``random.Random`` (never the global RNG), so the same size and seed always
-give the same lines. ``python -m mils.pools.build`` rewrites the files in ``data/``.
+give the same lines. ``python -m devkit.pools.build`` (from the repo root) rewrites the shipped
+files in ``mils/pools/data/``. This is a development tool, not part of the installed package:
+the runtime only reads the files (``mils.pools.load_pool``).
 
 Lines are unique ignoring case, grammatical (a/an, plural agreement with counts) and short.
 """
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from mils.pools import DATA_DIR
+
 from . import vocabulary as V
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 FILES = {
     "image": "image_descriptions.txt",
     "audio": "audio_descriptions.txt",

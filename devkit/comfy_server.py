@@ -1,9 +1,11 @@
 """A real ComfyUI server with this pack loaded, for the opt-in integration tests and the ComfyUI bench.
 
-Not named ``server.py`` on purpose: ComfyUI's own top-level module is ``server`` and pytest puts this
-folder on ``sys.path``, so a ``server`` here could shadow ComfyUI's in an in-process test.
+Not named ``server.py`` on purpose: ComfyUI's own top-level module is ``server``; the in-process tests
+put the ComfyUI checkout on ``sys.path``, and a module of ours named ``server`` (pytest also puts test
+folders on ``sys.path``) could shadow it or be shadowed by it. ``devkit.comfy_server`` never collides.
 
-Used by tests/comfyui/test_server.py (session fixture) and bench/bench_comfyui.py:
+Used by tests/comfyui/* (session fixtures), bench/bench_comfyui.py and example_workflows/build_examples.py,
+all run from the repo root (``python -m pytest``, ``python -m bench.bench_comfyui``):
 
     paths = comfy_paths()                         # None when COMFY_DIR is not set (skip)
     base = prepare_base(tmp_dir, paths)           # custom_nodes/mils_nodes -> this repo, tiny models
@@ -31,8 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-TESTS = REPO / "tests"
+REPO = Path(__file__).resolve().parents[1]
 # The pack folder linked into custom_nodes: this checkout, unless MILS_PACK_DIR names another one.
 PACK_DIR = Path(os.environ.get("MILS_PACK_DIR") or REPO).resolve()
 PACK_NAME = "mils_nodes"
@@ -98,7 +99,7 @@ def _tiny_sd15_candidates(paths: ComfyPaths) -> list[Path]:
 
 def place_tiny_sd15(dest: Path, paths: ComfyPaths, *, timeout: float = 180) -> Path:
     """Symlink an existing tiny SD1.5 checkpoint (MILS_TINY_SD15, or one left next to COMFY_DIR), else
-    generate one with ComfyUI's classes (a few seconds, 304 MB; tests/tiny_models.make_tiny_sd15)."""
+    generate one with ComfyUI's classes (a few seconds, 304 MB; devkit.tiny_models.make_tiny_sd15)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         return dest
@@ -106,24 +107,16 @@ def place_tiny_sd15(dest: Path, paths: ComfyPaths, *, timeout: float = 180) -> P
         if cand.is_file() and cand.stat().st_size > 1_000_000:
             dest.symlink_to(cand.resolve())
             return dest
-    _import_tests()
-    from tiny_models import make_tiny_sd15
+    from .tiny_models import make_tiny_sd15
 
     make_tiny_sd15(paths.comfy_dir, dest, python=paths.python, timeout=timeout)
     return dest
 
 
-def _import_tests() -> None:
-    for p in (REPO, TESTS):
-        if str(p) not in sys.path:
-            sys.path.insert(0, str(p))
-
-
 def prepare_base(base: Path, paths: ComfyPaths, *, checkpoint: bool = True) -> Path:
     """BASE/custom_nodes/mils_nodes -> this repo, models/LLM/tiny-llama, models/mils/tiny-clip,
     models/checkpoints/tiny-sd15.safetensors, and an input/ folder."""
-    _import_tests()
-    from tiny_models import make_tiny_llama, make_tiny_open_clip_dir
+    from .tiny_models import make_tiny_llama, make_tiny_open_clip_dir
 
     base = Path(base)
     (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
