@@ -1,27 +1,10 @@
-import importlib.util
 import logging
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
 import mils  # noqa: F401  (first, as a pip user has it: the pack then shares this engine)
-
-ROOT = Path(__file__).resolve().parents[1]
-PACK = "mils_pack"
-
-
-def load_pack(name: str = PACK):
-    """The repo root imported as a custom-node package, the way ComfyUI loads a pack folder."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "__init__.py",
-                                                      submodule_search_locations=[str(ROOT)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
+from devkit.pack import load_pack  # noqa: E402
 
 load_pack()  # test modules import the node classes as mils_pack.nodes.*
 

@@ -25,10 +25,19 @@ def cr(comfy):
     return cr
 
 
-def latents(renderer):
-    """The renderer with VAE decoding switched off: ``render`` returns the sampled latents (exact comparisons)."""
-    renderer._decode = lambda samples: samples.to("cpu", torch.float32)
-    return renderer
+class latents:
+    """``latents(r).render(texts, seed)``: r's render with VAE decoding switched off for that call, so it
+    returns the sampled latents (exact comparisons); counters and caches are r's own."""
+
+    def __init__(self, renderer):
+        self.renderer = renderer
+
+    def render(self, texts, seed):
+        self.renderer._decode = lambda samples: samples.to("cpu", torch.float32)
+        try:
+            return self.renderer.render(texts, seed)
+        finally:
+            del self.renderer._decode
 
 
 def prompt_sensitive(model):

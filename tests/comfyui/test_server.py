@@ -69,7 +69,7 @@ def assert_success(srv: cs.ComfyServer, hist: dict) -> None:
 
 def pack_declarations() -> dict:
     """What the node classes declare, read in a plain Python (no ComfyUI) from this checkout."""
-    code = ("import json, nodes\n"
+    code = ("import json\nfrom devkit.pack import pack_nodes\nnodes = pack_nodes()\n"
             "out = {}\n"
             "for nid, cls in nodes.NODE_CLASS_MAPPINGS.items():\n"
             "    spec = cls.INPUT_TYPES()\n"
