@@ -25,6 +25,9 @@ def require_ray():
         import ray
     except ImportError as exc:
         raise RayMissingError(f"--ray needs the ray package, which is not importable ({exc}); {EXTRA_HINT}") from None
+    if not hasattr(ray, "init"):  # a folder named ray on sys.path, not the package
+        raise RayMissingError(f"--ray needs the ray package; `import ray` found {list(getattr(ray, '__path__', []))} "
+                              f"instead; {EXTRA_HINT}")
     return ray
 
 
@@ -61,12 +64,12 @@ class Connection:
 def connect(address: str | None) -> Connection:
     """Join Ray: ``""`` local, ``auto`` the running cluster, else that address. Reuses a Ray already initialised."""
     ray = require_ray()
-    if ray.is_initialized():
-        log.info("using the Ray session this process already holds (--ray %r not re-initialised)", address)
-        return Connection(started_here=False)
     address = (address or "").strip()
     if address and address != AUTO:
         _check_reachable(address)
+    if ray.is_initialized():
+        log.info("using the Ray session this process already holds (--ray %r not re-initialised)", address)
+        return Connection(started_here=False)
     try:
         ray.init(address=address or None, log_to_driver=True, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
