@@ -26,7 +26,7 @@ from toys import ToyLLM
 from mils.cli import main
 
 INPUTS = 8
-BUSY_SECONDS = 1.0
+BUSY_SECONDS = 2.0
 ITERS_ENV = "MILS_BENCH_BUSY_ITERS"
 KIND_ENV = "MILS_BENCH_WORK"
 SEARCH = ["--scorer", "py:toys:toy_encoder", "--keep", "4", "--new", "5", "--steps", "3", "--pool", "image",

@@ -174,6 +174,8 @@ def test_bad_inputs_are_clear_errors_before_any_worker(photos, tmp_path, capsys,
 
     assert main(["caption", str(photos), "--ray", "--workers", "0", "--out", str(tmp_path / "o"), *TOYS]) == 2
     assert "--workers: expected at least 1" in capsys.readouterr().err
+    assert main(["caption", str(photos), "--workers", "2", "--out", str(tmp_path / "o"), *TOYS]) == 2
+    assert "--workers: expected --ray as well" in capsys.readouterr().err
 
 
 def test_without_the_extra_ray_names_it(photos, tmp_path, capsys, monkeypatch):

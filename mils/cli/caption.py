@@ -11,7 +11,7 @@ from ..cache import atomic_write_text
 from ..errors import InputError, MilsError
 from ..jobs import Job, run_job
 from ..media import Media, load_media
-from .dataset import add_dataset_args, check_writable, pending, run_on_ray, run_options
+from .dataset import add_dataset_args, check_dataset_args, check_writable, pending, run_on_ray, run_options
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
 from .output import Progress, summary
@@ -82,6 +82,7 @@ def _dataset(args) -> tuple[list[Path], Path | None, bool]:
 
 
 def run(args) -> int:
+    check_dataset_args(args)
     inputs, out_dir, batch = _dataset(args)
     if args.ray is not None:
         if not batch:

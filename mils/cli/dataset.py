@@ -30,6 +30,13 @@ def add_dataset_args(p) -> None:
                         "results written with other settings)")
 
 
+def check_dataset_args(args) -> None:
+    if args.workers is not None and args.ray is None:
+        raise InputError("--workers", "--ray as well (they are Ray workers)", repr(args.workers))
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", "at least 1", repr(args.workers))
+
+
 def run_options(args, extra: dict | None = None) -> dict:
     """The options a result depends on, recorded in it; a finished result with other options is refused."""
     llm = f"{args.llm_url} {args.llm_model}" if args.llm_url else args.llm
@@ -94,8 +101,7 @@ def run_on_ray(args, items: Sequence[Any], make_runner: Callable[[], Callable[[A
     from ..distributed import cluster
     from ..distributed.driver import run_units, units_of
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError("--workers", "at least 1", repr(args.workers))
+    check_dataset_args(args)
     connection = cluster.connect(args.ray)
     try:
         workers = args.workers or cluster.cluster_workers()[0]

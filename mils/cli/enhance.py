@@ -15,7 +15,7 @@ from ..errors import InputError, MilsError
 from ..images import contact_sheet, png_bytes
 from ..jobs import Job, run_job
 from .caption import is_finished
-from .dataset import add_dataset_args, check_writable, pending, run_on_ray, run_options
+from .dataset import add_dataset_args, check_dataset_args, check_writable, pending, run_on_ray, run_options
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_render_args, add_search_args, check_render_args, overrides
 from .output import Progress, slug, summary
@@ -158,6 +158,7 @@ class EnhanceRunner:
 def _check_prompts_args(args) -> tuple[list[tuple[int, str]], Path]:
     from ..distributed.manifest import read_prompts
 
+    check_dataset_args(args)
     if args.prompts is None:
         raise InputError("--ray", "--prompts FILE: the prompts to spread over workers")
     if args.prompt is not None:
