@@ -2,27 +2,37 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 from ..cache import atomic_write_text
 from ..errors import InputError, MilsError
 from ..jobs import Job, run_job
-from ..media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, Media, load_media
+from ..media import Media, load_media
+from .dataset import add_dataset_args, check_dataset_args, check_writable, pending, run_on_ray, run_options
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
 from .output import Progress, summary
 
 RESULT_SUFFIX = ".mils.json"
 
+log = logging.getLogger(__name__)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("caption", help="caption an image, video or audio file, or every such file in a folder")
-    p.add_argument("input", type=Path, help="a media file, or a folder (batch mode)")
-    p.add_argument("--out", type=Path, help="batch mode: folder for the result files (default: the input folder)")
+    p.add_argument("input", type=Path, nargs="?", help="a media file, or a folder (batch mode)")
+    p.add_argument("--manifest", type=Path, metavar="FILE",
+                   help="batch mode over the files a manifest lists instead of a folder: JSONL lines "
+                        '{"input": "path"} or plain lines of paths, relative to the manifest\'s folder')
+    p.add_argument("--out", type=Path, help="batch mode: folder for the result files (default: the input folder, "
+                                            "or the manifest's)")
     p.add_argument("--frames", type=int, default=8, help="video: frames sampled uniformly (default 8)")
     add_model_args(p)
     add_search_args(p)
+    add_dataset_args(p)
 
 
 def caption_job(args, generator, encoder, media: Media) -> Job:
@@ -43,25 +53,42 @@ def is_finished(path: Path) -> bool:
         return False
 
 
-def _inputs(folder: Path) -> list[Path]:
-    suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES | AUDIO_SUFFIXES
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+def caption_options(args) -> dict:
+    return run_options(args, {"frames": args.frames})
+
+
+def caption_payload(args, path: Path, media: Media, generator, encoder, res) -> dict:
+    """An input's result file."""
+    return {"input": str(path), "kind": media.kind, "task": media.task_name, "llm": generator.key,
+            "scorer": encoder.key, "preset": args.preset, "seed": args.seed, "options": caption_options(args),
+            **res.to_dict()}
+
+
+def _dataset(args) -> tuple[list[Path], Path | None, bool]:
+    """(inputs, result folder or None, batch?) from the input (a file or folder) or --manifest."""
+    from ..distributed.manifest import folder_inputs, manifest_inputs
+
+    if args.manifest is not None:
+        if args.input is not None:
+            raise InputError("--manifest", "either a manifest or an input folder/file, not both", str(args.input))
+        return manifest_inputs(args.manifest), args.out or args.manifest.parent, True
+    if args.input is None:
+        raise InputError("input", "a media file or folder, or --manifest FILE")
+    if args.input.is_dir():
+        return folder_inputs(args.input), args.out or args.input, True
+    if args.input.is_file():
+        return [args.input], args.out, False
+    raise InputError("input", "an existing media file or folder", str(args.input))
 
 
 def run(args) -> int:
-    if args.input.is_dir():
-        inputs = _inputs(args.input)
-        if not inputs:
-            raise InputError("input", "a folder with image, video or audio files", str(args.input))
-        out_dir = args.out or args.input
-    elif args.input.is_file():
-        inputs, out_dir = [args.input], args.out
-    else:
-        raise InputError("input", "an existing media file or folder", str(args.input))
-
-    todo = [p for p in inputs if out_dir is None or not is_finished(result_path(out_dir, p))]
-    if len(todo) < len(inputs):
-        print(f"skipping {len(inputs) - len(todo)} finished input(s) in {out_dir}", file=sys.stderr)
+    check_dataset_args(args)
+    inputs, out_dir, batch = _dataset(args)
+    if args.ray is not None:
+        if not batch:
+            raise InputError("--ray", "a folder or --manifest to spread over workers", str(args.input))
+        return run_ray(args, inputs, out_dir)
+    todo = pending(inputs, partial(result_path, out_dir), caption_options(args), fresh=args.fresh, out_dir=out_dir)
     models: dict[str, tuple] = {}
     results = {}
     failed = []
@@ -69,7 +96,7 @@ def run(args) -> int:
         try:
             media = load_media(path, args.frames)
         except MilsError as exc:
-            if not args.input.is_dir():
+            if not batch:
                 raise
             failed.append(path)  # one bad file must not stop a batch
             print(f"mils: {path.name}: {exc}", file=sys.stderr)
@@ -80,8 +107,7 @@ def run(args) -> int:
         generator, encoder = models[task_name]
         with Progress(path.name, args.quiet) as bar:
             res = run_job(caption_job(args, generator, encoder, media), progress=bar).result
-        payload = {"input": str(path), "kind": media.kind, "task": task_name, "llm": generator.key,
-                   "scorer": encoder.key, "preset": args.preset, "seed": args.seed, **res.to_dict()}
+        payload = caption_payload(args, path, media, generator, encoder, res)
         results[path] = payload
         if out_dir is not None:
             atomic_write_text(result_path(out_dir, path), json.dumps(payload, indent=1))
@@ -89,9 +115,53 @@ def run(args) -> int:
             print(summary(path.name, res))
     if args.json:
         out = list(results.values())
-        print(json.dumps(out[0] if len(out) == 1 and not args.input.is_dir() else out, indent=1))
+        print(json.dumps(out[0] if len(out) == 1 and not batch else out, indent=1))
     if failed:
         print(f"mils: {len(failed)} of {len(todo)} input(s) failed: {', '.join(p.name for p in failed)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+class CaptionRunner:
+    """A Ray worker's `mils caption`: the LLM and scorer loaded once per task, an input's result per call."""
+
+    def __init__(self, args):
+        self.args = args
+        self.models: dict[str, tuple] = {}
+
+    def __call__(self, path: Path) -> dict:
+        media = load_media(path, self.args.frames)
+        if media.task_name not in self.models:
+            self.models[media.task_name] = (load_generator(self.args, media.task_name),
+                                            load_encoder(self.args, media.task_name))
+        generator, encoder = self.models[media.task_name]
+        res = run_job(caption_job(self.args, generator, encoder, media)).result
+        return caption_payload(self.args, path, media, generator, encoder, res)
+
+
+def run_ray(args, inputs: list[Path], out_dir: Path) -> int:
+    """`mils caption FOLDER --ray`: every input on Ray workers; the driver writes each result as it lands."""
+    check_writable(out_dir)
+    todo = pending(inputs, partial(result_path, out_dir), caption_options(args), fresh=args.fresh, out_dir=out_dir)
+    if not todo:
+        return 0
+
+    def write(path: Path, payload: dict) -> None:
+        target = result_path(out_dir, path)
+        if not args.fresh and is_finished(target):  # finished meanwhile (another run): never rewritten
+            log.warning("%s was finished by another run; kept", target)
+            return
+        atomic_write_text(target, json.dumps(payload, indent=1))
+
+    done, failed = run_on_ray(args, todo, partial(CaptionRunner, args), write, name_of=lambda p: p.name)
+    if args.json:
+        print(json.dumps([payload for _, payload in done], indent=1))
+    else:
+        for path, payload in done:
+            print(f"{path.name}: {payload['best_text']}\n  score {payload['best_score']:.4f}")
+    if failed:
+        print(f"mils: {len(failed)} of {len(todo)} input(s) failed: {', '.join(p.name for p, _ in failed)}",
               file=sys.stderr)
         return 1
     return 0
