@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from .cancel import cancel_scope
 from .errors import GeneratorError, InputError
-from .generators.base import GenerationParams, Generator
+from .generators.base import GenerationParams, Generator, default_parallel
 from .parsing import normalize, parse_candidates
 from .scorers.base import Scorer, sort_key
 from .tasks import Task
@@ -35,6 +35,13 @@ class SearchConfig:
     max_new_tokens: int = 1024
     retries: int = 2                # extra LLM calls when a reply has no usable new candidate
     min_improvement: float = 0.0    # what counts as "improved" for patience
+    parallel: int | None = None     # P sampled replies per step, ceil(N/P) candidates each; None = the generator's
+
+    def replies_per_step(self, generator: object) -> int:
+        """P: the configured ``parallel``, else the generator's ``default_parallel`` (at most N)."""
+        if self.parallel is not None:
+            return self.parallel
+        return min(default_parallel(generator), self.new_per_step)
 
     def validate(self) -> "SearchConfig":
         if self.keep < 1:
@@ -48,6 +55,9 @@ class SearchConfig:
             raise InputError("patience", "0 (off) or more", repr(self.patience))
         if self.retries < 0:
             raise InputError("retries", "0 or more", repr(self.retries))
+        if self.parallel is not None and not (isinstance(self.parallel, int) and 1 <= self.parallel <= self.new_per_step):
+            raise InputError("parallel", f"P replies per step between 1 and N={self.new_per_step} (new_per_step), "
+                             "or None for the generator's default", repr(self.parallel))
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise InputError("time_budget_s", "a positive number of seconds or None", repr(self.time_budget_s))
         GenerationParams(temperature=self.temperature, top_p=self.top_p,
@@ -186,6 +196,8 @@ def _run_search(
     llm_calls = 0
     enc0, ren0 = _counter(scorer, "encodes"), _counter(scorer, "renders")
     better_word = "higher" if scorer.direction == "maximize" else "lower"
+    replies = config.replies_per_step(generator)
+    asked = math.ceil(config.new_per_step / replies)
 
     board = _Board(scorer.direction)
     unique_start: list[str] = []
@@ -235,20 +247,20 @@ def _run_search(
         t_step = time.perf_counter()
         shown = board.top(config.keep)
         lines = [f"{scorer.format_score(s.score)}: {s.text}" for s in shown]
-        prompt = task.build_prompt(lines, config.new_per_step, better=better_word, intent=intent)
+        prompt = task.build_prompt(lines, asked, better=better_word, intent=intent)
         warnings: list[str] = []
         fresh: list[str] = []
         proposed = 0
         calls = 0
         for attempt in range(config.retries + 1):
             params = GenerationParams(temperature=config.temperature, top_p=config.top_p,
-                                      max_new_tokens=config.max_new_tokens,
+                                      max_new_tokens=config.max_new_tokens, num_replies=replies,
                                       seed=_step_seed(config.seed, step, attempt))
             t0 = time.perf_counter()
-            replies = generator.generate(prompt, params)
+            answers = generator.generate(prompt, params)
             secs_llm += time.perf_counter() - t0
             calls += 1
-            for reply in replies:
+            for reply in answers:
                 last_reply = reply
                 cands = parse_candidates(reply, max_words=task.max_words * 2)
                 proposed += len(cands)

@@ -190,3 +190,43 @@ def test_generation_stops_early_when_the_search_is_cancelled(gen):
     with cancel_scope(lambda: True):
         cut = gen.tokenizer(gen.generate("a cat", params)[0], add_special_tokens=False)["input_ids"]
     assert len(cut) <= 1 < len(full)
+
+
+# --- parallel replies: one batch, one seed per row ---------------------------------------------
+
+def test_each_reply_equals_the_same_reply_generated_alone(gen):
+    from dataclasses import replace
+
+    from mils.generators.base import row_seed
+
+    batch = gen.generate(PROMPT, replace(SAMPLE, max_new_tokens=10))
+    for r, reply in enumerate(batch):
+        alone = gen.generate(PROMPT, replace(SAMPLE, max_new_tokens=10, seed=row_seed(SAMPLE.seed, r), num_replies=1))
+        assert alone == [reply], f"reply {r} depends on the batch"
+
+
+def test_generate_batch_pads_left_and_matches_each_prompt_alone(gen):
+    from dataclasses import replace
+
+    other = replace(SAMPLE, seed=3, num_replies=2, max_new_tokens=4)  # other length, other budget
+    prompts = [PROMPT, "the cat", "a dog sleeps on a sofa near the window"]
+    params = [SAMPLE, other, GenerationParams(temperature=0.0, max_new_tokens=5, num_replies=2)]
+    batch = gen.generate_batch(prompts, params)
+    assert [len(b) for b in batch] == [4, 2, 2]
+    for prompt, p, got in zip(prompts, params, batch):
+        assert gen.generate(prompt, p) == got
+
+
+def test_default_parallel_on_cpu(gen):
+    assert gen.default_parallel == 4
+
+
+def test_generate_batch_returns_a_failure_in_place(gen, monkeypatch):
+    from mils.errors import GeneratorError
+
+    def boom(*a, **k):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(gen.model, "generate", boom)
+    out = gen.generate_batch([PROMPT, "the cat"], [SAMPLE, SAMPLE])
+    assert all(isinstance(o, GeneratorError) and "out of memory" in str(o) for o in out)

@@ -17,6 +17,14 @@ number of times with exponential backoff; ``Retry-After`` is honoured on 429/503
 ``max_wait`` seconds. Other HTTP errors (400, 401, 403, 404, ...) fail at once. Every failure
 raises :class:`~mils.errors.GeneratorError` with a message naming the server, the model and
 what to do about it.
+
+Throughput: a request for ``num_replies=P`` replies is sent as P requests (``n=1``, seeds
+``seed, seed+1, ...``: see ``base.row_seed``) kept in flight together, at most ``max_in_flight``
+at a time per generator, so vLLM / SGLang / llama.cpp server / Ollama batch them on their side.
+``generate_batch(prompts, params_list)`` does the same for many prompts at once (lockstep
+searches); a prompt whose request fails after its retries gets the GeneratorError in its slot.
+``use_n=True`` sends one request with ``n=P`` instead (cheaper where prompt tokens are billed;
+servers that ignore ``n`` are topped up with more requests).
 """
 from __future__ import annotations
 
@@ -26,15 +34,17 @@ import logging
 import math
 import os
 import re
+import contextvars
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import httpx
 
 from ..errors import GeneratorError, InputError
-from .base import GenerationParams
+from .base import GenerationParams, row_seed
 
 __all__ = ["OpenAICompatibleGenerator", "list_models"]
 
@@ -377,6 +387,9 @@ class OpenAICompatibleGenerator:
         system_prompt: optional system message sent before the user turn (the paper uses none).
         extra_body: extra JSON fields merged into every request body (they override the
             defaults, e.g. ``{"max_completion_tokens": 512}`` or ``{"options": {...}}``).
+        max_in_flight: most requests this generator keeps open at once (replies of a step and
+            prompts of a lockstep batch share it); 1 sends them one after another.
+        use_n: ask for all replies of a prompt in one request with ``n`` (see the module doc).
 
     Use as a context manager, or call :meth:`close`, to release the HTTP connection pool.
     """
@@ -393,7 +406,14 @@ class OpenAICompatibleGenerator:
         max_wait: float = 30.0,
         system_prompt: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        max_in_flight: int = 8,
+        use_n: bool = False,
     ):
+        if not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1:
+            raise InputError("max_in_flight", "an integer >= 1 (requests kept open at once)", repr(max_in_flight))
+        self.max_in_flight = max_in_flight
+        self.use_n = bool(use_n)
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self.base_url = _normalize_base_url(base_url)
         if not isinstance(model, str) or not model.strip():
             raise InputError("model", "a model name the server serves (see list_models)", repr(model))
@@ -480,21 +500,22 @@ class OpenAICompatibleGenerator:
             texts.append(text)
         return texts
 
-    def generate(self, prompt: str, params: GenerationParams) -> list[str]:
-        """Return ``params.num_replies`` replies to ``prompt`` (one user turn).
+    default_parallel = 4  # replies per search step when the config leaves it open
 
-        Asks for all replies at once with ``n``; servers that ignore ``n`` are topped up with
-        further requests using seeds ``seed+1, seed+2, ...``.
-        """
+    def _check(self, prompt: Any, params: GenerationParams) -> None:
         if not isinstance(prompt, str):
             raise InputError("prompt", "a string", type(prompt).__name__)
         params.validate()
+
+    def _request_n(self, prompt: str, params: GenerationParams) -> list[str]:
+        """All replies through ``n``; servers that ignore ``n`` are topped up with seeds seed+1, ..."""
         wanted = params.num_replies
         replies: list[str] = []
         request_no = 0
         while len(replies) < wanted:
-            body = self._body(prompt, params, params.seed + request_no, wanted - len(replies))
-            data = self._transport.request("POST", self.url, json_body=body)
+            body = self._body(prompt, params, row_seed(params.seed, request_no), wanted - len(replies))
+            with self._in_flight:
+                data = self._transport.request("POST", self.url, json_body=body)
             got = self._choices(data)
             if request_no == 0 and len(got) < wanted:
                 logger.info(
@@ -506,6 +527,69 @@ class OpenAICompatibleGenerator:
             replies.extend(got)
             request_no += 1
         return replies[:wanted]
+
+    def _request_one(self, prompt: str, params: GenerationParams) -> str:
+        body = self._body(prompt, params, params.seed, 1)
+        with self._in_flight:
+            data = self._transport.request("POST", self.url, json_body=body)
+        return self._choices(data)[0]
+
+    def _run_all(self, jobs: list[tuple[str, GenerationParams]], fn) -> list[Any]:
+        """``fn(prompt, params)`` for every job, at most max_in_flight at once; exceptions in place."""
+        if len(jobs) == 1 or self.max_in_flight == 1:
+            out: list[Any] = []
+            for job in jobs:
+                try:
+                    out.append(fn(*job))
+                except Exception as e:
+                    out.append(e)
+            return out
+
+        def call(job):
+            try:
+                return fn(*job)
+            except Exception as e:
+                return e
+
+        workers = min(self.max_in_flight, len(jobs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mils-http") as pool:
+            # each thread sees the caller's context (cancel scope)
+            futures = [pool.submit(contextvars.copy_context().run, call, job) for job in jobs]
+            return [f.result() for f in futures]
+
+    def _replies(self, requests: list[tuple[str, GenerationParams]]) -> list[list[str] | Exception]:
+        if self.use_n:
+            return self._run_all(requests, self._request_n)
+        jobs: list[tuple[str, GenerationParams]] = []
+        spans = []
+        for prompt, params in requests:
+            rows = params.row_params()
+            spans.append((len(jobs), len(rows)))
+            jobs += [(prompt, row) for row in rows]
+        results = self._run_all(jobs, self._request_one)
+        out: list[list[str] | Exception] = []
+        for first, count in spans:
+            got = results[first:first + count]
+            failed = next((r for r in got if isinstance(r, Exception)), None)
+            out.append(failed if failed is not None else list(got))
+        return out
+
+    def generate(self, prompt: str, params: GenerationParams) -> list[str]:
+        """Return ``params.num_replies`` replies to ``prompt`` (one user turn).
+
+        The replies are requested together (see the module doc); the first failure is raised.
+        """
+        self._check(prompt, params)
+        (result,) = self._replies([(prompt, params)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def generate_batch(self, prompts: list[str], params_list: list[GenerationParams]) -> list[list[str] | Exception]:
+        """Replies for every prompt, all requests in flight together (bounded); errors in place."""
+        for prompt, params in zip(prompts, params_list):
+            self._check(prompt, params)
+        return self._replies(list(zip(prompts, params_list)))
 
     def list_models(self) -> list[str]:
         """Model ids served at this generator's base_url (same key and retry settings)."""
