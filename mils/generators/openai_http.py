@@ -28,13 +28,13 @@ servers that ignore ``n`` are topped up with more requests).
 """
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import json
 import logging
 import math
 import os
 import re
-import contextvars
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
