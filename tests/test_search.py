@@ -247,3 +247,30 @@ def test_parallel_is_deterministic_under_a_seed():
 def test_bad_parallel_names_it(p):
     with pytest.raises(InputError, match="parallel"):
         search(parallel=p)
+
+
+# --- an LLM failure keeps the best so far -------------------------------------------------------
+
+class FailingLLM(ToyLLM):
+    def __init__(self, fail_from_call):
+        super().__init__()
+        self.fail_from_call = fail_from_call
+
+    def generate(self, prompt, params):
+        if self.calls + 1 >= self.fail_from_call:
+            self.calls += 1
+            raise GeneratorError("the LLM server at http://127.0.0.1:9/v1 refused the connection")
+        return super().generate(prompt, params)
+
+
+def test_llm_failure_raises_with_the_partial_result_or_returns_it():
+    with pytest.raises(GeneratorError, match="refused") as ei:
+        search(llm=FailingLLM(3), steps=5)
+    partial = ei.value.result
+    assert partial.stopped == "error" and "refused" in partial.error and len(partial.history) == 3
+    res = run_search(FailingLLM(3), OverlapScorer(TARGET), TASK, POOL, SearchConfig(keep=4, new_per_step=6, steps=5,
+                                                                                    seed=3), on_error="return")
+    assert res.stopped == "error" and res.best_score == partial.best_score
+    assert res.best_score == max(h.best_score for h in res.history)
+    with pytest.raises(InputError, match="on_error"):
+        run_search(ToyLLM(), OverlapScorer(TARGET), TASK, POOL, SearchConfig(), on_error="ignore")
