@@ -233,18 +233,21 @@ class Search:
                 f"or check its chat template. Last reply: {snippet!r}")
         return SearchResult(
             best=self.board.items[0], direction=self.scorer.direction, leaderboard=self.board.top(self.config.keep),
-            history=self.history, stopped=self.stopped, llm_calls=self.llm_calls, encodes=self._encodes(),
-            renders=self._renders(), seconds_total=self.seconds_before + time.perf_counter() - self.t_begin,
+            history=self.history, stopped=self.stopped, llm_calls=self.llm_calls, encodes=self.encodes_so_far(),
+            renders=self.renders_so_far(), seconds_total=self.seconds_so_far(),
             seconds_llm=self.secs_llm, seconds_scoring=self.secs_score,
             error=None if self.error is None else str(self.error) or type(self.error).__name__,
             resumed_from=self.resumed_from)
 
-    # -- inside
-    def _encodes(self) -> int:
+    # -- counters (a resumed search adds those of the runs before)
+    def encodes_so_far(self) -> int:
         return self.encodes_before + _counter(self.scorer, "encodes") - self.enc0
 
-    def _renders(self) -> int:
+    def renders_so_far(self) -> int:
         return self.renders_before + _counter(self.scorer, "renders") - self.ren0
+
+    def seconds_so_far(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.t_begin
 
     def _stop(self, why: str) -> None:
         self.stopped = why
@@ -285,8 +288,8 @@ class Search:
         top = self.board.top(self.config.keep)
         rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step) for s in top],
                          best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
-                         proposed=proposed, new=new, llm_calls=calls, encodes=self._encodes(),
-                         renders=self._renders(), seconds=seconds, warnings=warnings)
+                         proposed=proposed, new=new, llm_calls=calls, encodes=self.encodes_so_far(),
+                         renders=self.renders_so_far(), seconds=seconds, warnings=warnings)
         self.history.append(rec)
         if self.progress is not None:
             self.progress(rec, self.config.steps)
