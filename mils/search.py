@@ -173,7 +173,8 @@ class Search:
                 return self._stop("time")
             self._open_step()
         params = GenerationParams(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                                  num_replies=self.replies, seed=_step_seed(cfg.seed, self.step + 1, self._attempt))
+                                  num_replies=self.replies, seed=_step_seed(cfg.seed, self.step + 1, self._attempt),
+                                  max_items=self.asked)
         return LLMRequest(self._prompt, params)
 
     def accept_replies(self, replies: Sequence[str], seconds: float = 0.0) -> list[str]:

@@ -230,3 +230,18 @@ def test_generate_batch_returns_a_failure_in_place(gen, monkeypatch):
     monkeypatch.setattr(gen.model, "generate", boom)
     out = gen.generate_batch([PROMPT, "the cat"], [SAMPLE, SAMPLE])
     assert all(isinstance(o, GeneratorError) and "out of memory" in str(o) for o in out)
+
+
+def test_a_reply_stops_at_the_end_of_its_list(gen):
+    import torch
+
+    ids = gen.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
+    gen._newlines = torch.arange(len(gen.tokenizer))  # pretend every token ends a line
+    try:
+        short = gen.generate(PROMPT, GenerationParams(temperature=1.0, max_new_tokens=12, seed=1, num_replies=3,
+                                                      max_items=2))
+    finally:
+        gen._newlines = None
+    assert all(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) <= 3 for r in short), short
+    assert ids  # the prompt tokenises (sanity)
+    assert gen._newline_ids().numel() >= 0  # the real table builds

@@ -28,6 +28,9 @@ class GenerationParams:
     max_new_tokens: int = 1024
     seed: int = 0
     num_replies: int = 1
+    # Stop a reply once it has written this many lines past the first (a list of max_items items
+    # under a heading); None = until EOS / max_new_tokens. Backends that cannot stop early ignore it.
+    max_items: int | None = None
 
     def with_seed(self, seed: int) -> "GenerationParams":
         return replace(self, seed=seed)
@@ -43,6 +46,8 @@ class GenerationParams:
             raise InputError("max_new_tokens", "at least 1", repr(self.max_new_tokens))
         if self.num_replies < 1:
             raise InputError("num_replies", "at least 1", repr(self.num_replies))
+        if self.max_items is not None and self.max_items < 1:
+            raise InputError("max_items", "at least 1 or None", repr(self.max_items))
         return self
 
     def row_params(self) -> list["GenerationParams"]:

@@ -65,10 +65,14 @@ class LlamaCppGenerator:
                       temperature=float(params.temperature), top_p=float(params.top_p), top_k=0, min_p=0.0,
                       repeat_penalty=1.0, seed=int(seed) % (2**31 - 1), stream=True)
         pieces: list[str] = []
+        lines = 0
         for chunk in self.llama.create_chat_completion(**kwargs):
-            delta = chunk["choices"][0].get("delta", {})
-            pieces.append(delta.get("content") or "")
+            piece = chunk["choices"][0].get("delta", {}).get("content") or ""
+            pieces.append(piece)
+            lines += piece.count("\n")
             if requested():  # the search was cancelled: stop this reply here
+                break
+            if params.max_items is not None and lines >= params.max_items + 1:  # the list is complete
                 break
         return "".join(pieces).strip()
 

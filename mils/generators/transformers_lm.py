@@ -159,6 +159,16 @@ class TransformersGenerator:
         gc.top_k = None
         return gc
 
+    def _newline_ids(self):
+        """Token ids whose text holds a line break (counted to stop a reply at the end of its list)."""
+        if getattr(self, "_newlines", None) is None:
+            import torch
+
+            vocab = len(self.tokenizer)
+            texts = self.tokenizer.batch_decode([[i] for i in range(vocab)])
+            self._newlines = torch.tensor([i for i, t in enumerate(texts) if "\n" in t], dtype=torch.long)
+        return self._newlines
+
     def _encode(self, prompt: str) -> list[int]:
         text = self.format_prompt(prompt)
         # The chat template already holds the BOS / role markers; add them only for a raw prompt.
@@ -208,6 +218,9 @@ class TransformersGenerator:
         criteria = _cancel_criteria()
         if len(set(budgets)) > 1:
             criteria.append(_RowBudget(budgets, width))
+        line_limits = [None if r.params.max_items is None else r.params.max_items + 1 for r in rows]
+        if any(limit is not None for limit in line_limits):
+            criteria.append(_RowLines(line_limits, width, self._newline_ids()))
         try:
             with self._lock, torch.inference_mode():
                 sampler = _RowSampler(rows, dev)
@@ -268,6 +281,24 @@ class _RowSampler:  # a transformers LogitsProcessor (duck-typed: importing tran
         out = scores.clone()
         out[self.index] = chosen.to(out.dtype)
         return out
+
+
+class _RowLines:  # a transformers StoppingCriteria
+    """Stops each row once it has written ``limit`` line breaks (its list is complete)."""
+
+    def __init__(self, limits: list[int | None], prompt_width: int, newline_ids):
+        import torch
+
+        self.limits = torch.tensor([limit if limit is not None else 2**62 for limit in limits])
+        self.width = prompt_width
+        self.newline_ids = newline_ids
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        made = input_ids[:, self.width:]
+        lines = torch.isin(made, self.newline_ids.to(made.device)).sum(-1)
+        return lines >= self.limits.to(made.device)
 
 
 class _RowBudget:  # a transformers StoppingCriteria
