@@ -245,3 +245,21 @@ def test_a_reply_stops_at_the_end_of_its_list(gen):
     assert all(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) <= 3 for r in short), short
     assert ids  # the prompt tokenises (sanity)
     assert gen._newline_ids().numel() >= 0  # the real table builds
+
+
+@pytest.mark.real
+def test_smollm2_parallel_replies_equal_each_reply_alone():
+    from dataclasses import replace
+
+    from mils.generators.base import row_seed
+    from real_models import smollm2_gguf_path
+
+    gen = load_transformers_generator(smollm2_gguf_path(), device="cpu")
+    prompt = "Write 2 short captions for a photo of a cat, as a numbered list."
+    params = GenerationParams(temperature=0.5, top_p=0.9, max_new_tokens=40, seed=5, num_replies=3, max_items=2)
+    batch = gen.generate(prompt, params)
+    assert len(batch) == 3
+    for r, reply in enumerate(batch):
+        assert gen.generate(prompt, replace(params, seed=row_seed(5, r), num_replies=1)) == [reply]
+    assert all(reply.count("\n") <= 3 for reply in batch), batch
+    MODEL_CACHE.unload()
