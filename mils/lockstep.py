@@ -71,12 +71,16 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
             if not asks:
                 break
             t0 = time.perf_counter()
-            answers = generate_many(generator, [r.prompt for _, r in asks], [r.params for _, r in asks])
+            try:
+                answers = generate_many(generator, [r.prompt for _, r in asks], [r.params for _, r in asks])
+            except Exception as e:  # the whole batch failed: every search in it meets the error
+                answers = [e] * len(asks)
             seconds = time.perf_counter() - t0
             to_score: list[tuple[Search, list[str]]] = []
             for (search, _), answer in zip(asks, answers):
                 if isinstance(answer, Exception):
-                    search.fail(answer)
+                    # an interrupt raised inside the LLM call is a cancel, not a failure
+                    search.stop_cancelled() if search.cancel() else search.fail(answer)
                     continue
                 texts = search.accept_replies(answer, seconds)
                 if texts:

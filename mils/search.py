@@ -102,6 +102,8 @@ class Search:
         self.start = [t.strip() for t in start if t and t.strip()]
         if not self.start:
             raise InputError("start", "at least one non-empty starting text (a pool or the user's prompt)")
+        if not isinstance(parallel, int) or not 1 <= parallel <= config.new_per_step:
+            raise InputError("parallel", f"P replies per step between 1 and N={config.new_per_step}", repr(parallel))
         self.scorer, self.task, self.intent = scorer, task, intent
         self.generator_key = generator_key
         self.replies = parallel
@@ -214,6 +216,11 @@ class Search:
         self.board.add([Scored(t, float(s), self.step + 1) for t, s in zip(texts, scores)])
         self.productive_steps += 1
         self._close_step()
+
+    def stop_cancelled(self) -> None:
+        """Stop here because the run was cancelled; the best so far is kept."""
+        self._pending = []
+        self._stop("cancelled")
 
     def fail(self, error: BaseException) -> None:
         """Stop here (the LLM or the scorer failed); the best so far is kept."""

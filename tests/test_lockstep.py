@@ -144,3 +144,18 @@ def test_plain_generator_without_generate_batch_is_looped():
     results = run_searches(ToyLLM(), TASK, [SearchItem(OverlapScorer(t), POOL) for t in TARGETS[:2]], CFG)
     assert [signature(r) for r in results] == [signature(run_search(ToyLLM(), OverlapScorer(t), TASK, POOL, CFG))
                                                for t in TARGETS[:2]]
+
+
+def test_an_interrupt_raised_inside_the_llm_call_is_a_cancel():
+    state = {"cancel": False}
+
+    class Interrupting(BatchToyLLM):
+        def generate(self, prompt, params):
+            if self.calls >= 4:
+                state["cancel"] = True
+                raise RuntimeError("InterruptProcessingException")  # what ComfyUI raises
+            return super().generate(prompt, params)
+
+    items = [SearchItem(OverlapScorer(t), POOL) for t in TARGETS[:2]]
+    results = run_searches(Interrupting(), TASK, items, CFG, should_cancel=lambda: state["cancel"])
+    assert all(r.stopped == "cancelled" for r in results)
