@@ -263,3 +263,27 @@ def test_smollm2_parallel_replies_equal_each_reply_alone():
         assert gen.generate(prompt, replace(params, seed=row_seed(5, r), num_replies=1)) == [reply]
     assert all(reply.count("\n") <= 3 for reply in batch), batch
     MODEL_CACHE.unload()
+
+
+def test_row_sampler_draws_from_the_nucleus_and_each_row_alone_draws_the_same():
+    from mils.generators.transformers_lm import _Row, _RowSampler
+
+    vocab = 2000
+    g = torch.Generator().manual_seed(0)
+    peaked = torch.full((vocab,), -10.0)            # nucleus inside the top tokens
+    peaked[torch.randperm(vocab, generator=g)[:20]] = torch.rand(20, generator=g) * 2
+    flat = torch.randn(vocab, generator=g) * 0.1     # nucleus needs the whole vocabulary sorted
+    scores = torch.stack([peaked, flat, peaked])
+    params = GenerationParams(temperature=1.0, top_p=0.5)
+    rows = [_Row([1], seed, params) for seed in (11, 12, 13)]
+    for _ in range(3):
+        together = _RowSampler(rows, torch.device("cpu"))(None, scores).argmax(-1)
+        alone = [int(_RowSampler([row], torch.device("cpu"))(None, scores[i:i + 1]).argmax(-1))
+                 for i, row in enumerate(rows)]
+        assert together.tolist() == alone
+    probs = torch.softmax(peaked, -1)
+    order = torch.argsort(probs, descending=True)
+    nucleus = order[: int((probs[order].cumsum(0) < 0.5).sum()) + 1].tolist()
+    draws = {int(_RowSampler([_Row([1], s, params)], torch.device("cpu"))(None, peaked[None]).argmax(-1))
+             for s in range(40)}
+    assert draws <= set(nucleus) and len(draws) > 1

@@ -269,18 +269,33 @@ class _RowSampler:  # a transformers LogitsProcessor (duck-typed: importing tran
         if not self.sampled:
             return scores
         logits = scores.index_select(0, self.index).float() / self.temps
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        probs = torch.softmax(sorted_logits, dim=-1)
-        # keep the smallest prefix whose mass reaches top_p (the first token always stays)
-        probs = probs.masked_fill((probs.cumsum(-1) - probs) >= self.top_ps, 0.0)
-        cdf = probs.cumsum(-1)
-        u = torch.stack([torch.rand((), generator=g, device=scores.device) for g in self.gens])
-        pick = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1)).clamp_(max=cdf.shape[-1] - 1)
-        tokens = order.gather(-1, pick)
+        u = torch.stack([torch.rand((), generator=g, device=scores.device) for g in self.gens]).unsqueeze(-1)
+        log_z = torch.logsumexp(logits, dim=-1, keepdim=True)
+        # The nucleus almost always lies in the top few hundred tokens: look there first, and sort
+        # the whole vocabulary only for a row whose top tokens do not reach top_p.
+        top_logits, top_ids = torch.topk(logits, min(_NUCLEUS_FIRST, logits.shape[-1]), dim=-1)
+        top_probs = torch.exp(top_logits - log_z)
+        tokens = _draw(top_probs, top_ids, self.top_ps, u)
+        for r in (top_probs.sum(-1) < self.top_ps.squeeze(-1)).nonzero().flatten().tolist():
+            row_logits, row_ids = torch.sort(logits[r:r + 1], dim=-1, descending=True)
+            tokens[r] = _draw(torch.exp(row_logits - log_z[r:r + 1]), row_ids, self.top_ps[r:r + 1], u[r:r + 1])[0]
         chosen = torch.full_like(logits, float("-inf")).scatter_(-1, tokens, 0.0)
         out = scores.clone()
         out[self.index] = chosen.to(out.dtype)
         return out
+
+
+_NUCLEUS_FIRST = 256
+
+
+def _draw(probs, ids, top_p, u):
+    """One token per row from probabilities sorted best first: the smallest prefix reaching top_p, then u."""
+    import torch
+
+    probs = probs.masked_fill((probs.cumsum(-1) - probs) >= top_p, 0.0)  # the first token always stays
+    cdf = probs.cumsum(-1)
+    pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
+    return ids.gather(-1, pick)
 
 
 class _RowLines:  # a transformers StoppingCriteria
