@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import _common  # noqa: F401
 from _common import ROOT, report
 
-STEPS = 2
+STEPS = 1
 
 
 def _llm():
@@ -55,7 +55,7 @@ def bench_parallel() -> float:
     llm, scorer, pool = _llm(), _scorer(), _pool()
     per_step = {}
     for p in (1, 4):
-        cfg = SearchConfig(keep=8, new_per_step=8, steps=STEPS, parallel=p, max_new_tokens=160, seed=0)
+        cfg = SearchConfig(keep=8, new_per_step=8, steps=STEPS, parallel=p, max_new_tokens=128, seed=0)
         res = run_search(llm, scorer, TASKS["image_caption"], pool, cfg)
         per_step[p] = sum(h.seconds for h in res.history[1:]) / STEPS
         print(f"  P={p}: {per_step[p]:.1f} s/step, {sum(h.new for h in res.history[1:])} new candidates, "
@@ -109,7 +109,7 @@ def bench_lockstep() -> None:
           f"({lock['peak_rss_mb']:.0f} vs {one['peak_rss_mb']:.0f} MB)", flush=True)
 
 
-def bench_overhead(tokens: int = 24, reps: int = 2) -> None:
+def bench_overhead(tokens: int = 16, reps: int = 2) -> None:
     import torch
 
     from mils.generators.base import GenerationParams
