@@ -73,14 +73,28 @@ def _local_preset(name: str, models_dir, allow_download: bool) -> tuple[Preset, 
         f"(or put the files of {preset.repo_id} there yourself)")
 
 
+LLM_BACKENDS = ("transformers", "llama_cpp")
+
+
 def load_llm(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "auto",
-             allow_download: bool = False):
-    """A local LLM from a preset name, a folder, a .gguf file, a hub id, or ``py:module:function``."""
+             allow_download: bool = False, backend: str = "transformers"):
+    """A local LLM from a preset name, a folder, a .gguf file, a hub id, or ``py:module:function``.
+
+    ``backend``: "transformers" (default; reads .gguf files too) or "llama_cpp" (a .gguf file run by
+    llama.cpp in process; needs the ``llama-cpp`` extra, see mils.generators.llama_cpp).
+    """
     from .generators.transformers_lm import load_transformers_generator
 
     if not spec or not str(spec).strip():
         raise InputError("llm", "a preset name, a model folder, a .gguf file or a hub id")
+    if backend not in LLM_BACKENDS:
+        raise InputError("backend", f"one of {', '.join(LLM_BACKENDS)}", repr(backend))
     spec = str(spec).strip()
+    if backend == "llama_cpp" and not spec.startswith("py:"):
+        from .generators.llama_cpp import load_llama_cpp_generator
+
+        path = _local_preset(spec, models_dir, allow_download)[1] if spec in PRESETS else spec
+        return load_llama_cpp_generator(str(path))
     if spec.startswith("py:"):
         return _load_factory(spec[3:], "llm")
     if spec in PRESETS:

@@ -3,119 +3,44 @@
 METHOD.md §1: the starting candidates are scored once; each step shows the top K (best first) as
 "score: text" lines, asks for N new candidates, parses them, drops anything seen before (the whole
 history, not only the K shown), scores the rest and merges. The best so far is never lost.
+
+A step's N candidates come from P = ``SearchConfig.parallel`` sampled replies (default: the
+generator's ``default_parallel``), each asked for ceil(N/P), generated as one batch.
+
+API:
+
+* ``run_search(generator, scorer, task, start, config, *, intent="", use_pool_cache=True,
+  progress=None, should_cancel=None, checkpoint=None, fresh=False, on_error="raise")``: one search.
+  ``checkpoint``: a path; the state is written there atomically after every step and a rerun with
+  the same arguments resumes at the last finished step (see mils.search_checkpoint). ``fresh=True``
+  ignores a saved state. When the LLM fails after its retries (GeneratorError) the search stops
+  with ``stopped="error"`` and ``error`` set; ``on_error="raise"`` (default) raises that
+  GeneratorError with the partial result as ``err.result``, ``on_error="return"`` returns it.
+  A cancel returns the best so far with ``stopped="cancelled"``.
+* ``Search``: the same search as a state object a driver steps (``begin()``, ``request()``,
+  ``accept_replies()``, ``accept_scores()``, ``fail()``, ``finish()``); mils.lockstep drives many
+  of them with one batched LLM call per step (``run_searches``).
 """
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
 
 from .cancel import cancel_scope
 from .errors import GeneratorError, InputError
 from .generators.base import GenerationParams, Generator
 from .parsing import normalize, parse_candidates
 from .scorers.base import Scorer, shown, sort_key
+from .search_types import Scored, SearchConfig, SearchResult, StepRecord
 from .tasks import Task
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class SearchConfig:
-    keep: int = 30                  # K: shown to the LLM and kept
-    new_per_step: int = 30          # N: asked for per step
-    steps: int = 8                  # T
-    patience: int = 0               # P: stop when the best has not improved for P steps (0 = off)
-    time_budget_s: float | None = None
-    seed: int = 0
-    temperature: float = 0.5
-    top_p: float = 0.9
-    max_new_tokens: int = 1024
-    retries: int = 2                # extra LLM calls when a reply has no usable new candidate
-    min_improvement: float = 0.0    # what counts as "improved" for patience
-
-    def validate(self) -> "SearchConfig":
-        if self.keep < 1:
-            raise InputError("keep", "K of at least 1", repr(self.keep))
-        if self.new_per_step < 1:
-            raise InputError("new_per_step", "N of at least 1 (the LLM must be asked for something)",
-                             repr(self.new_per_step))
-        if self.steps < 0:
-            raise InputError("steps", "0 or more", repr(self.steps))
-        if self.patience < 0:
-            raise InputError("patience", "0 (off) or more", repr(self.patience))
-        if self.retries < 0:
-            raise InputError("retries", "0 or more", repr(self.retries))
-        if self.time_budget_s is not None and not self.time_budget_s > 0:
-            raise InputError("time_budget_s", "a positive number of seconds or None", repr(self.time_budget_s))
-        GenerationParams(temperature=self.temperature, top_p=self.top_p,
-                         max_new_tokens=self.max_new_tokens).validate()
-        return self
-
-
-@dataclass
-class Scored:
-    text: str
-    score: float
-    step: int                      # 0 = the starting pool
-    shown: str = ""                # the score as the LLM sees it (mils.scorers.base.shown)
-
-
-@dataclass
-class StepRecord:
-    step: int
-    leaderboard: list[Scored]
-    best_score: float
-    mean_top_k: float
-    proposed: int                  # parsed from the LLM
-    new: int                       # left after dedup, scored
-    llm_calls: int
-    encodes: int
-    renders: int
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SearchResult:
-    best: Scored
-    direction: str
-    leaderboard: list[Scored]
-    history: list[StepRecord]
-    stopped: str                   # "steps", "patience", "time", "cancelled"
-    llm_calls: int
-    encodes: int
-    renders: int
-    seconds_total: float
-    seconds_llm: float
-    seconds_scoring: float
-
-    @property
-    def best_text(self) -> str:
-        return self.best.text
-
-    @property
-    def best_score(self) -> float:
-        return self.best.score
-
-    @property
-    def overhead_fraction(self) -> float:
-        """Wall time outside model calls (LLM + scoring) over the total."""
-        if self.seconds_total <= 0:
-            return 0.0
-        return max(0.0, self.seconds_total - self.seconds_llm - self.seconds_scoring) / self.seconds_total
-
-    def curve(self) -> list[float]:
-        return [r.best_score for r in self.history]
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["best_text"] = self.best.text
-        d["best_score"] = self.best.score
-        d["overhead_fraction"] = self.overhead_fraction
-        return d
+__all__ = ["LLMRequest", "Scored", "Search", "SearchConfig", "SearchResult", "StepRecord", "run_search"]
 
 
 ProgressFn = Callable[[StepRecord, int], None]
@@ -152,153 +77,278 @@ class _Board:
         return self.items[:k]
 
 
+@dataclass(frozen=True)
+class LLMRequest:
+    """What a search needs from the LLM next: one prompt, ``params.num_replies`` replies."""
+
+    prompt: str
+    params: GenerationParams
+
+
+class Search:
+    """One MILS search as a state object: the driver calls the LLM and the scorer, the state decides.
+
+    ``begin()`` scores the start; then while ``request()`` returns an LLMRequest, answer it with
+    ``accept_replies(replies)``; if that returns texts, score them and ``accept_scores(scores)``.
+    ``fail(error)`` stops with ``stopped="error"``; ``finish()`` returns the SearchResult.
+    ``on_step(search)`` is called after every finished step (the checkpoint writer).
+    """
+
+    def __init__(self, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
+                 generator_key: str = "llm", parallel: int = 1, intent: str = "", use_pool_cache: bool = True,
+                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+                 on_step: Callable[["Search"], None] | None = None):
+        self.config = config.validate()
+        self.start = [t.strip() for t in start if t and t.strip()]
+        if not self.start:
+            raise InputError("start", "at least one non-empty starting text (a pool or the user's prompt)")
+        if not isinstance(parallel, int) or not 1 <= parallel <= config.new_per_step:
+            raise InputError("parallel", f"P replies per step between 1 and N={config.new_per_step}", repr(parallel))
+        self.scorer, self.task, self.intent = scorer, task, intent
+        self.generator_key = generator_key
+        self.replies = parallel
+        self.asked = math.ceil(config.new_per_step / parallel)
+        self.use_pool_cache = use_pool_cache
+        self.progress, self.on_step = progress, on_step
+        self.cancel = should_cancel or (lambda: False)
+        self.better_word = "higher" if scorer.direction == "maximize" else "lower"
+        self.board = _Board(scorer.direction)
+        self.history: list[StepRecord] = []
+        self.step = 0                 # the last finished step
+        self.stale = 0
+        self.best_so_far = math.nan
+        self.productive_steps = 0
+        self.last_reply = ""
+        self.llm_calls = 0
+        self.secs_llm = self.secs_score = 0.0
+        self.seconds_before = 0.0     # run time of the runs a saved state comes from
+        self.encodes_before = self.renders_before = 0
+        self.resumed_from = 0
+        self.stopped: str | None = None
+        self.error: BaseException | None = None
+        self.t_begin = time.perf_counter()
+        self.enc0, self.ren0 = _counter(scorer, "encodes"), _counter(scorer, "renders")
+        self._step_open = False
+        self._pending: list[str] = []
+
+    # -- the driver's side
+    @property
+    def done(self) -> bool:
+        return self.stopped is not None
+
+    def begin(self) -> None:
+        """Score the starting texts once (step 0)."""
+        unique: list[str] = []
+        for t in self.start:
+            k = normalize(t)
+            if k not in self.board.seen:
+                self.board.seen.add(k)
+                unique.append(t)
+        t0 = time.perf_counter()
+        score_fn = getattr(self.scorer, "score_pool", None) if self.use_pool_cache and len(unique) > 1 else None
+        scores = (score_fn or self.scorer.score)(unique)
+        self.secs_score += time.perf_counter() - t0
+        _check_scores(scores, len(unique))
+        self.board.add([Scored(t, float(s), 0, shown(self.scorer, s)) for t, s in zip(unique, scores)])
+        if not self.board.items:
+            raise InputError("scorer", "finite scores for the starting texts", "only NaN/inf")
+        self.best_so_far = self.board.items[0].score
+        self._record(0, len(self.start), len(unique), 0, time.perf_counter() - self.t_begin, [])
+
+    def shown_lines(self) -> list[str]:
+        """The top K as the LLM sees them, best first."""
+        return [f"{s.shown}: {s.text}" for s in self.board.top(self.config.keep)]
+
+    def request(self) -> LLMRequest | None:
+        """The next LLM call this search needs, or None when it has stopped."""
+        if self._pending:
+            raise RuntimeError("accept_scores() the texts of the last accept_replies() first")
+        if self.done:
+            return None
+        cfg = self.config
+        if not self._step_open:
+            if self.step >= cfg.steps:
+                return self._stop("steps")
+            if self.cancel():
+                return self._stop("cancelled")
+            if cfg.time_budget_s is not None and time.perf_counter() - self.t_begin >= cfg.time_budget_s:
+                return self._stop("time")
+            self._open_step()
+        params = GenerationParams(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                                  num_replies=self.replies, seed=_step_seed(cfg.seed, self.step + 1, self._attempt),
+                                  max_items=self.asked)
+        return LLMRequest(self._prompt, params)
+
+    def accept_replies(self, replies: Sequence[str], seconds: float = 0.0) -> list[str]:
+        """Parse and dedup the LLM's replies; return the new texts to score ([] = nothing to score now)."""
+        step = self.step + 1
+        self.secs_llm += seconds
+        self.llm_calls += 1
+        self._calls += 1
+        for reply in replies:
+            self.last_reply = reply
+            cands = parse_candidates(reply, max_words=self.task.max_words * 2)
+            self._proposed += len(cands)
+            for c in cands:
+                k = normalize(c)
+                if len(self._fresh) < self.config.new_per_step and k not in self.board.seen:
+                    self.board.seen.add(k)
+                    self._fresh.append(c)
+        if self.cancel():
+            self._stop("cancelled")
+            return []
+        if self._fresh:
+            self._pending = list(self._fresh)
+            return list(self._pending)
+        self._warn(f"step {step}: reply {self._attempt + 1} had no usable new candidate")
+        if self._attempt < self.config.retries:
+            self._attempt += 1
+            return []
+        self._warn(f"step {step} skipped: the LLM gave nothing new in {self._calls} tries")
+        self._close_step()
+        return []
+
+    def accept_scores(self, scores: Sequence[float], seconds: float = 0.0) -> None:
+        """Merge the scores of the texts the last accept_replies() returned, and finish the step."""
+        texts, self._pending = self._pending, []
+        _check_scores(scores, len(texts))
+        self.secs_score += seconds
+        self.board.add([Scored(t, float(s), self.step + 1, shown(self.scorer, s)) for t, s in zip(texts, scores)])
+        self.productive_steps += 1
+        self._close_step()
+
+    def stop_cancelled(self) -> None:
+        """Stop here because the run was cancelled; the best so far is kept."""
+        self._pending = []
+        self._stop("cancelled")
+
+    def fail(self, error: BaseException) -> None:
+        """Stop here (the LLM or the scorer failed); the best so far is kept."""
+        self._pending = []
+        self.error = error
+        self._stop("error")
+        log.warning("search stopped at step %d: %s", self.step, error)
+
+    def finish(self) -> SearchResult:
+        if self.stopped is None:
+            self._stop("cancelled")
+        if (self.config.steps > 0 and self.productive_steps == 0 and self.stopped not in ("cancelled", "error")
+                and len(self.history) > 1):
+            snippet = self.last_reply.strip().replace("\n", " ")[:200]
+            raise GeneratorError(
+                f"the LLM ({self.generator_key}) returned no usable candidate in any of {len(self.history) - 1} "
+                f"steps ({self.config.retries + 1} tries each). Use an instruction-tuned model, raise max_new_tokens, "
+                f"or check its chat template. Last reply: {snippet!r}")
+        return SearchResult(
+            best=self.board.items[0], direction=self.scorer.direction, leaderboard=self.board.top(self.config.keep),
+            history=self.history, stopped=self.stopped, llm_calls=self.llm_calls, encodes=self.encodes_so_far(),
+            renders=self.renders_so_far(), seconds_total=self.seconds_so_far(),
+            seconds_llm=self.secs_llm, seconds_scoring=self.secs_score,
+            error=None if self.error is None else str(self.error) or type(self.error).__name__,
+            resumed_from=self.resumed_from)
+
+    # -- counters (a resumed search adds those of the runs before)
+    def encodes_so_far(self) -> int:
+        return self.encodes_before + _counter(self.scorer, "encodes") - self.enc0
+
+    def renders_so_far(self) -> int:
+        return self.renders_before + _counter(self.scorer, "renders") - self.ren0
+
+    def seconds_so_far(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.t_begin
+
+    def _stop(self, why: str) -> None:
+        self.stopped = why
+        self._step_open = False
+        return None
+
+    def _warn(self, msg: str) -> None:
+        self._warnings.append(msg)
+        log.warning(msg)
+
+    def _open_step(self) -> None:
+        self._step_open = True
+        self._t_step = time.perf_counter()
+        self._prompt = self.task.build_prompt(self.shown_lines(), self.asked, better=self.better_word,
+                                              intent=self.intent)
+        self._attempt = self._calls = self._proposed = 0
+        self._fresh: list[str] = []
+        self._warnings: list[str] = []
+
+    def _close_step(self) -> None:
+        self._step_open = False
+        self.step += 1
+        rec = self._record(self.step, self._proposed, len(self._fresh),
+                           self._calls, time.perf_counter() - self._t_step, self._warnings)
+        improved = (rec.best_score - self.best_so_far if self.scorer.direction == "maximize"
+                    else self.best_so_far - rec.best_score)
+        if improved > self.config.min_improvement:
+            self.best_so_far = rec.best_score
+            self.stale = 0
+        else:
+            self.stale += 1
+        if self.config.patience and self.stale >= self.config.patience:
+            self._stop("patience")
+        if self.on_step is not None:
+            self.on_step(self)
+
+    def _record(self, step: int, proposed: int, new: int, calls: int, seconds: float, warnings: list[str]):
+        top = self.board.top(self.config.keep)
+        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown) for s in top],
+                         best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
+                         proposed=proposed, new=new, llm_calls=calls, encodes=self.encodes_so_far(),
+                         renders=self.renders_so_far(), seconds=seconds, warnings=warnings)
+        self.history.append(rec)
+        if self.progress is not None:
+            self.progress(rec, self.config.steps)
+        return rec
+
+
 def run_search(generator: Generator, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
                intent: str = "", use_pool_cache: bool = True, progress: ProgressFn | None = None,
-               should_cancel: CancelFn | None = None) -> SearchResult:
+               should_cancel: CancelFn | None = None, checkpoint: str | os.PathLike | None = None,
+               fresh: bool = False, on_error: Literal["raise", "return"] = "raise") -> SearchResult:
     """Run the MILS search from ``start`` (a pool, or the user's text) and return the best and its history.
 
     ``should_cancel`` is polled between steps and, through mils.cancel, inside long model calls;
-    a cancelled search returns the best found so far with ``stopped == "cancelled"``.
+    a cancelled search returns the best found so far with ``stopped == "cancelled"``. See the
+    module doc for ``checkpoint``, ``fresh`` and ``on_error``.
     """
+    if on_error not in ("raise", "return"):
+        raise InputError("on_error", "'raise' or 'return'", repr(on_error))
     with cancel_scope(should_cancel):
-        return _run_search(generator, scorer, task, start, config, intent=intent, use_pool_cache=use_pool_cache,
-                           progress=progress, should_cancel=should_cancel)
-
-
-def _run_search(
-    generator: Generator,
-    scorer: Scorer,
-    task: Task,
-    start: Sequence[str],
-    config: SearchConfig,
-    *,
-    intent: str = "",
-    use_pool_cache: bool = True,
-    progress: ProgressFn | None = None,
-    should_cancel: CancelFn | None = None,
-) -> SearchResult:
-    config.validate()
-    start = [t.strip() for t in start if t and t.strip()]
-    if not start:
-        raise InputError("start", "at least one non-empty starting text (a pool or the user's prompt)")
-    t_begin = time.perf_counter()
-    cancel = should_cancel or (lambda: False)
-    secs_llm = secs_score = 0.0
-    llm_calls = 0
-    enc0, ren0 = _counter(scorer, "encodes"), _counter(scorer, "renders")
-    better_word = "higher" if scorer.direction == "maximize" else "lower"
-
-    board = _Board(scorer.direction)
-    unique_start: list[str] = []
-    for t in start:
-        k = normalize(t)
-        if k not in board.seen:
-            board.seen.add(k)
-            unique_start.append(t)
-
-    t0 = time.perf_counter()
-    score_fn = getattr(scorer, "score_pool", None) if use_pool_cache and len(unique_start) > 1 else None
-    scores = (score_fn or scorer.score)(unique_start)
-    secs_score += time.perf_counter() - t0
-    _check_scores(scores, len(unique_start))
-    board.add([Scored(t, float(s), 0, shown(scorer, s)) for t, s in zip(unique_start, scores)])
-    if not board.items:
-        raise InputError("scorer", "finite scores for the starting texts", "only NaN/inf")
-
-    history: list[StepRecord] = []
-
-    def record(step: int, proposed: int, new: int, calls: int, seconds: float, warnings: list[str]) -> StepRecord:
-        top = board.top(config.keep)
-        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown) for s in top],
-                         best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
-                         proposed=proposed, new=new, llm_calls=calls,
-                         encodes=_counter(scorer, "encodes") - enc0, renders=_counter(scorer, "renders") - ren0,
-                         seconds=seconds, warnings=warnings)
-        history.append(rec)
-        if progress is not None:
-            progress(rec, config.steps)
-        return rec
-
-    record(0, len(start), len(unique_start), 0, time.perf_counter() - t_begin, [])
-    stopped = "steps"
-    best_so_far = board.items[0].score
-    stale = 0
-    productive_steps = 0
-    last_reply = ""
-
-    for step in range(1, config.steps + 1):
-        if cancel():
-            stopped = "cancelled"
-            break
-        if config.time_budget_s is not None and time.perf_counter() - t_begin >= config.time_budget_s:
-            stopped = "time"
-            break
-        t_step = time.perf_counter()
-        lines = [f"{s.shown}: {s.text}" for s in board.top(config.keep)]
-        prompt = task.build_prompt(lines, config.new_per_step, better=better_word, intent=intent)
-        warnings: list[str] = []
-        fresh: list[str] = []
-        proposed = 0
-        calls = 0
-        for attempt in range(config.retries + 1):
-            params = GenerationParams(temperature=config.temperature, top_p=config.top_p,
-                                      max_new_tokens=config.max_new_tokens,
-                                      seed=_step_seed(config.seed, step, attempt))
+        search = Search(scorer, task, start, config, generator_key=generator.key,
+                        parallel=config.replies_per_step(generator), intent=intent, use_pool_cache=use_pool_cache,
+                        progress=progress, should_cancel=should_cancel)
+        start_search(search, checkpoint, fresh=fresh)
+        while (req := search.request()) is not None:
             t0 = time.perf_counter()
-            replies = generator.generate(prompt, params)
-            secs_llm += time.perf_counter() - t0
-            calls += 1
-            for reply in replies:
-                last_reply = reply
-                cands = parse_candidates(reply, max_words=task.max_words * 2)
-                proposed += len(cands)
-                for c in cands:
-                    k = normalize(c)
-                    if len(fresh) < config.new_per_step and k not in board.seen:
-                        board.seen.add(k)
-                        fresh.append(c)
-            if fresh or cancel():
+            try:
+                replies = generator.generate(req.prompt, req.params)
+            except GeneratorError as e:
+                search.fail(e)
                 break
-            warnings.append(f"step {step}: reply {attempt + 1} had no usable new candidate")
-            log.warning(warnings[-1])
-        llm_calls += calls
-        if cancel():
-            stopped = "cancelled"
-            break
-        if fresh:
-            t0 = time.perf_counter()
-            scores = scorer.score(fresh)
-            secs_score += time.perf_counter() - t0
-            _check_scores(scores, len(fresh))
-            board.add([Scored(t, float(s), step, shown(scorer, s)) for t, s in zip(fresh, scores)])
-            productive_steps += 1
-        else:
-            warnings.append(f"step {step} skipped: the LLM gave nothing new in {calls} tries")
-            log.warning(warnings[-1])
-        rec = record(step, proposed, len(fresh), calls, time.perf_counter() - t_step, warnings)
-        improved = (rec.best_score - best_so_far if scorer.direction == "maximize"
-                    else best_so_far - rec.best_score)
-        if improved > config.min_improvement:
-            best_so_far = rec.best_score
-            stale = 0
-        else:
-            stale += 1
-        if config.patience and stale >= config.patience:
-            stopped = "patience"
-            break
+            texts = search.accept_replies(replies, time.perf_counter() - t0)
+            if texts:
+                t0 = time.perf_counter()
+                scores = scorer.score(texts)
+                search.accept_scores(scores, time.perf_counter() - t0)
+        result = search.finish()
+    if result.stopped == "error" and on_error == "raise":
+        err = search.error
+        err.result = result  # type: ignore[union-attr]
+        raise err
+    return result
 
-    if config.steps > 0 and productive_steps == 0 and stopped != "cancelled" and len(history) > 1:
-        snippet = last_reply.strip().replace("\n", " ")[:200]
-        raise GeneratorError(
-            f"the LLM ({generator.key}) returned no usable candidate in any of {len(history) - 1} steps "
-            f"({config.retries + 1} tries each). Use an instruction-tuned model, raise max_new_tokens, "
-            f"or check its chat template. Last reply: {snippet!r}")
 
-    top = board.top(config.keep)
-    return SearchResult(
-        best=board.items[0], direction=scorer.direction, leaderboard=top, history=history, stopped=stopped,
-        llm_calls=llm_calls, encodes=_counter(scorer, "encodes") - enc0, renders=_counter(scorer, "renders") - ren0,
-        seconds_total=time.perf_counter() - t_begin, seconds_llm=secs_llm, seconds_scoring=secs_score)
+def start_search(search: Search, checkpoint: str | os.PathLike | None, *, fresh: bool = False) -> None:
+    """``search.begin()``, or resume it from the state saved at ``checkpoint``; then save after every step."""
+    if checkpoint is None:
+        search.begin()
+        return
+    from .search_checkpoint import attach_checkpoint
+
+    attach_checkpoint(search, checkpoint, fresh=fresh)
 
 
 def _check_scores(scores: Sequence[float], n: int) -> None:

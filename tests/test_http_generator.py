@@ -12,7 +12,8 @@ import pytest
 
 from mils.errors import GeneratorError, InputError
 from mils.generators import GenerationParams, Generator
-from mils.generators.openai_http import OpenAICompatibleGenerator, _parse_retry_after, list_models
+from mils.generators.openai_http import OpenAICompatibleGenerator
+from mils.generators.openai_transport import parse_retry_after
 
 MODEL = "test-model"
 
@@ -29,6 +30,10 @@ class _FakeServer(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.release = threading.Event()  # lets "slow" handlers finish at teardown
+        self.delay = 0.0  # for "delay": seconds each answer takes
+        self.in_flight = 0
+        self.max_in_flight_seen = 0
+        self.fail_seeds: set[int] = set()  # for "delay": these seeds answer 500
 
     @property
     def base_url(self) -> str:
@@ -97,6 +102,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             return self._send(404, {"error": {"message": f"unknown path {self.path}"}})
         if mode == "ok":
+            return self._send(200, _reply(body, body.get("n", 1)))
+        if mode == "delay":
+            with srv.lock:
+                srv.in_flight += 1
+                srv.max_in_flight_seen = max(srv.max_in_flight_seen, srv.in_flight)
+            time.sleep(srv.delay)
+            with srv.lock:
+                srv.in_flight -= 1
+            if body.get("seed") in srv.fail_seeds:
+                return self._send(500, b"overloaded", content_type="text/plain")
             return self._send(200, _reply(body, body.get("n", 1)))
         if mode == "ignore_n":
             return self._send(200, _reply(body, 1))
@@ -202,7 +217,7 @@ def test_trailing_slash_system_prompt_and_extra_body(server, make_gen):
 
 
 def test_n_is_honoured(server, make_gen):
-    gen = make_gen(server.base_url)
+    gen = make_gen(server.base_url, use_n=True)
     out = gen.generate("a b", GenerationParams(seed=3, num_replies=3))
     assert len(out) == 3 and [o.endswith(f"choice{i}") for i, o in enumerate(out)] == [True] * 3
     assert server.count() == 1 and server.requests[0]["body"]["n"] == 3
@@ -210,7 +225,7 @@ def test_n_is_honoured(server, make_gen):
 
 def test_server_ignoring_n_is_topped_up(server, make_gen):
     server.mode = "ignore_n"
-    gen = make_gen(server.base_url)
+    gen = make_gen(server.base_url, use_n=True)
     out = gen.generate("a b", GenerationParams(seed=10, num_replies=3))
     assert len(out) == 3
     assert [r["body"]["seed"] for r in server.requests] == [10, 11, 12]
@@ -241,8 +256,6 @@ def test_api_key_env_unset_or_empty(monkeypatch, value):
         OpenAICompatibleGenerator("http://127.0.0.1:1/v1", MODEL, api_key_env="MILS_TEST_KEY")
     assert ei.value.input_name == "api_key_env"
     assert "MILS_TEST_KEY" in str(ei.value)
-    with pytest.raises(InputError, match="MILS_TEST_KEY"):
-        list_models("http://127.0.0.1:1/v1", api_key_env="MILS_TEST_KEY")
 
 
 def test_literal_key_is_refused_without_echoing_it():
@@ -279,14 +292,6 @@ def test_context_manager_closes_and_reopens(server):
     gen.generate("y", PARAMS)  # lazily reopened
     gen.close()
     assert server.count() == 2
-
-
-def test_list_models(server, monkeypatch):
-    assert list_models(server.base_url, timeout=1.0) == ["llama3", MODEL]
-    assert server.requests[-1]["method"] == "GET" and server.requests[-1]["path"] == "/v1/models"
-    monkeypatch.setenv("MILS_TEST_KEY", "k2")
-    list_models(server.base_url + "/", api_key_env="MILS_TEST_KEY", timeout=1.0)
-    assert server.requests[-1]["headers"]["Authorization"] == "Bearer k2"
 
 
 # ------------------------------------------------------------------------ retries
@@ -357,8 +362,6 @@ def test_connection_refused(make_gen):
     msg = str(ei.value)
     assert base in msg and MODEL in msg
     assert "is the server running" in msg.lower() and "base_url" in msg and "3 attempts" in msg
-    with pytest.raises(GeneratorError, match="server running"):
-        list_models(base, timeout=0.5, max_retries=0)
 
 
 # -------------------------------------------------------------- no-retry failures
@@ -380,9 +383,7 @@ def test_401_without_key_suggests_api_key_env(server, make_gen):
     server.mode = "401"
     with pytest.raises(GeneratorError, match="api_key_env"):
         make_gen(server.base_url).generate("x", PARAMS)
-    with pytest.raises(GeneratorError, match="401"):
-        list_models(server.base_url, timeout=1.0)
-    assert server.count() == 1 and server.count("/models") == 1
+    assert server.count() == 1
 
 
 def test_404_not_retried_shows_url(server, make_gen):
@@ -427,6 +428,53 @@ def test_malformed_replies(server, make_gen, mode, expected):
 
 
 def test_parse_retry_after():
-    assert _parse_retry_after("3") == 3.0
-    assert _parse_retry_after(None) is None and _parse_retry_after("soon") is None
-    assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+
+
+# --------------------------------------------------------------- replies in flight
+
+
+def test_replies_are_separate_requests_with_their_own_seeds(server, make_gen):
+    gen = make_gen(server.base_url)
+    assert gen.default_parallel == 4
+    out = gen.generate("a b", GenerationParams(seed=3, num_replies=3))
+    assert [o.splitlines()[0] for o in out] == ["1. a seed3 choice0", "1. a seed4 choice0", "1. a seed5 choice0"]
+    assert sorted(r["body"]["seed"] for r in server.requests) == [3, 4, 5]
+    assert all(r["body"]["n"] == 1 for r in server.requests)
+
+
+def test_requests_in_flight_are_bounded_by_max_in_flight(server, make_gen):
+    server.mode, server.delay = "delay", 0.2
+    gen = make_gen(server.base_url, max_in_flight=3)
+    out = gen.generate_batch(["a b", "c d"], [GenerationParams(seed=0, num_replies=4)] * 2)
+    assert [len(o) for o in out] == [4, 4]
+    assert out[1][0].startswith("1. c seed0")
+    assert server.count() == 8
+    assert 1 < server.max_in_flight_seen <= 3
+
+
+def test_max_in_flight_one_sends_one_at_a_time(server, make_gen):
+    server.mode, server.delay = "delay", 0.05
+    gen = make_gen(server.base_url, max_in_flight=1)
+    assert len(gen.generate("a b", GenerationParams(num_replies=3))) == 3
+    assert server.max_in_flight_seen == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_max_in_flight(bad):
+    with pytest.raises(InputError) as ei:
+        OpenAICompatibleGenerator("http://127.0.0.1:1/v1", MODEL, max_in_flight=bad)
+    assert ei.value.input_name == "max_in_flight"
+
+
+def test_an_outage_for_one_prompt_fails_that_prompt_alone(server, make_gen):
+    server.mode, server.delay, server.fail_seeds = "delay", 0.01, {100}
+    gen = make_gen(server.base_url, max_retries=1)
+    ok, failed = gen.generate_batch(["a b", "c d"], [GenerationParams(seed=0, num_replies=2),
+                                                      GenerationParams(seed=99, num_replies=2)])
+    assert len(ok) == 2 and isinstance(failed, GeneratorError)
+    assert "server error" in str(failed) and "2 attempts" in str(failed)
+    with pytest.raises(GeneratorError, match="500"):
+        gen.generate("c d", GenerationParams(seed=99, num_replies=2))

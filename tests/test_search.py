@@ -207,3 +207,80 @@ def test_cancel_inside_a_long_llm_call_stops_that_step():
                      should_cancel=lambda: state["flag"])
     assert res.stopped == "cancelled" and len(res.history) == 2  # step 2's candidates were not scored
     assert not cancel.requested()  # the scope ends with the search
+
+
+# --- parallel replies per step ------------------------------------------------------------------
+
+class CountingToyLLM(ToyLLM):
+    """ToyLLM whose replies differ per reply (each reply r is sampled with its own row seed)."""
+
+    default_parallel = 3
+
+    def __init__(self):
+        super().__init__()
+        self.params: list = []
+
+    def generate(self, prompt, params):
+        from dataclasses import replace
+
+        self.params.append(params)
+        return [ToyLLM.generate(self, prompt, p)[0] for p in params.row_params()] if params.num_replies > 1 else \
+            ToyLLM.generate(self, prompt, replace(params, num_replies=1))
+
+
+def test_parallel_replies_each_ask_for_their_share():
+    llm = CountingToyLLM()
+    res = search(llm=llm, new_per_step=7, parallel=3, steps=2)
+    assert all(p.num_replies == 3 for p in llm.params)
+    assert "Write 3 new" in llm.prompts[0]  # ceil(7 / 3)
+    assert all(h.new <= 7 for h in res.history[1:]) and res.history[1].new > 3
+
+
+def test_parallel_defaults_to_the_generators_and_is_capped_at_n():
+    llm = CountingToyLLM()
+    search(llm=llm, new_per_step=6, steps=1)
+    assert llm.params[0].num_replies == 3 and "Write 2 new" in llm.prompts[0]
+    llm = CountingToyLLM()
+    search(llm=llm, new_per_step=2, steps=1)
+    assert llm.params[0].num_replies == 2
+    plain = ToyLLM()  # no default_parallel: one reply, as before
+    search(llm=plain, steps=1)
+    assert "Write 6 new" in plain.prompts[0]
+
+
+def test_parallel_is_deterministic_under_a_seed():
+    texts = lambda r: [[s.text for s in h.leaderboard] for h in r.history]
+    assert texts(search(llm=CountingToyLLM(), parallel=3)) == texts(search(llm=CountingToyLLM(), parallel=3))
+
+
+@pytest.mark.parametrize("p", [0, -2, 7, 2.5])
+def test_bad_parallel_names_it(p):
+    with pytest.raises(InputError, match="parallel"):
+        search(parallel=p)
+
+
+# --- an LLM failure keeps the best so far -------------------------------------------------------
+
+class FailingLLM(ToyLLM):
+    def __init__(self, fail_from_call):
+        super().__init__()
+        self.fail_from_call = fail_from_call
+
+    def generate(self, prompt, params):
+        if self.calls + 1 >= self.fail_from_call:
+            self.calls += 1
+            raise GeneratorError("the LLM server at http://127.0.0.1:9/v1 refused the connection")
+        return super().generate(prompt, params)
+
+
+def test_llm_failure_raises_with_the_partial_result_or_returns_it():
+    with pytest.raises(GeneratorError, match="refused") as ei:
+        search(llm=FailingLLM(3), steps=5)
+    partial = ei.value.result
+    assert partial.stopped == "error" and "refused" in partial.error and len(partial.history) == 3
+    res = run_search(FailingLLM(3), OverlapScorer(TARGET), TASK, POOL, SearchConfig(keep=4, new_per_step=6, steps=5,
+                                                                                    seed=3), on_error="return")
+    assert res.stopped == "error" and res.best_score == partial.best_score
+    assert res.best_score == max(h.best_score for h in res.history)
+    with pytest.raises(InputError, match="on_error"):
+        run_search(ToyLLM(), OverlapScorer(TARGET), TASK, POOL, SearchConfig(), on_error="ignore")

@@ -1,6 +1,7 @@
 """TransformersGenerator: a tiny random Llama built in code (default suite) and SmolLM2 GGUF (``real``)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -42,7 +43,7 @@ def test_loads_as_generator(gen, tiny_dir):
 def test_seeded_sampling_is_deterministic_and_seed_dependent(gen):
     a = gen.generate(PROMPT, SAMPLE)
     b = gen.generate(PROMPT, SAMPLE)
-    c = gen.generate(PROMPT, SAMPLE.with_seed(8))
+    c = gen.generate(PROMPT, dataclasses.replace(SAMPLE, seed=8))
     assert len(a) == SAMPLE.num_replies
     assert a == b
     assert a != c
@@ -76,7 +77,7 @@ def test_greedy_is_repeatable_and_seed_independent(gen):
     greedy = GenerationParams(temperature=0.0, max_new_tokens=6, seed=1, num_replies=3)
     a = gen.generate(PROMPT, greedy)
     assert len(a) == 3 and len(set(a)) == 1
-    assert gen.generate(PROMPT, greedy.with_seed(99)) == a
+    assert gen.generate(PROMPT, dataclasses.replace(greedy, seed=99)) == a
 
 
 def test_invalid_params_rejected(gen):
@@ -190,3 +191,100 @@ def test_generation_stops_early_when_the_search_is_cancelled(gen):
     with cancel_scope(lambda: True):
         cut = gen.tokenizer(gen.generate("a cat", params)[0], add_special_tokens=False)["input_ids"]
     assert len(cut) <= 1 < len(full)
+
+
+# --- parallel replies: one batch, one seed per row ---------------------------------------------
+
+def test_each_reply_equals_the_same_reply_generated_alone(gen):
+    from dataclasses import replace
+
+    from mils.generators.base import row_seed
+
+    batch = gen.generate(PROMPT, replace(SAMPLE, max_new_tokens=10))
+    for r, reply in enumerate(batch):
+        alone = gen.generate(PROMPT, replace(SAMPLE, max_new_tokens=10, seed=row_seed(SAMPLE.seed, r), num_replies=1))
+        assert alone == [reply], f"reply {r} depends on the batch"
+
+
+def test_generate_batch_pads_left_and_matches_each_prompt_alone(gen):
+    from dataclasses import replace
+
+    other = replace(SAMPLE, seed=3, num_replies=2, max_new_tokens=4)  # other length, other budget
+    prompts = [PROMPT, "the cat", "a dog sleeps on a sofa near the window"]
+    params = [SAMPLE, other, GenerationParams(temperature=0.0, max_new_tokens=5, num_replies=2)]
+    batch = gen.generate_batch(prompts, params)
+    assert [len(b) for b in batch] == [4, 2, 2]
+    for prompt, p, got in zip(prompts, params, batch):
+        assert gen.generate(prompt, p) == got
+
+
+def test_default_parallel_on_cpu(gen):
+    assert gen.default_parallel == 4
+
+
+def test_generate_batch_returns_a_failure_in_place(gen, monkeypatch):
+    from mils.errors import GeneratorError
+
+    def boom(*a, **k):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(gen.model, "generate", boom)
+    out = gen.generate_batch([PROMPT, "the cat"], [SAMPLE, SAMPLE])
+    assert all(isinstance(o, GeneratorError) and "out of memory" in str(o) for o in out)
+
+
+def test_a_reply_stops_at_the_end_of_its_list(gen):
+    import torch
+
+    ids = gen.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
+    gen._newlines = torch.arange(len(gen.tokenizer))  # pretend every token ends a line
+    try:
+        short = gen.generate(PROMPT, GenerationParams(temperature=1.0, max_new_tokens=12, seed=1, num_replies=3,
+                                                      max_items=2))
+    finally:
+        gen._newlines = None
+    assert all(len(gen.tokenizer(r, add_special_tokens=False)["input_ids"]) <= 3 for r in short), short
+    assert ids  # the prompt tokenises (sanity)
+    assert gen._newline_ids().numel() >= 0  # the real table builds
+
+
+@pytest.mark.real
+def test_smollm2_parallel_replies_equal_each_reply_alone():
+    from dataclasses import replace
+
+    from devkit.real_models import smollm2_gguf_path
+    from mils.generators.base import row_seed
+
+    gen = load_transformers_generator(smollm2_gguf_path(), device="cpu")
+    prompt = "Write 2 short captions for a photo of a cat, as a numbered list."
+    params = GenerationParams(temperature=0.5, top_p=0.9, max_new_tokens=40, seed=5, num_replies=3, max_items=2)
+    batch = gen.generate(prompt, params)
+    assert len(batch) == 3
+    for r, reply in enumerate(batch):
+        assert gen.generate(prompt, replace(params, seed=row_seed(5, r), num_replies=1)) == [reply]
+    assert all(reply.count("\n") <= 3 for reply in batch), batch
+    MODEL_CACHE.unload()
+
+
+def test_row_sampler_draws_from_the_nucleus_and_each_row_alone_draws_the_same():
+    from mils.generators.transformers_lm import _Row, _RowSampler
+
+    vocab = 2000
+    g = torch.Generator().manual_seed(0)
+    peaked = torch.full((vocab,), -10.0)            # nucleus inside the top tokens
+    peaked[torch.randperm(vocab, generator=g)[:20]] = torch.rand(20, generator=g) * 2
+    flat = torch.randn(vocab, generator=g) * 0.1     # nucleus needs the whole vocabulary sorted
+    scores = torch.stack([peaked, flat, peaked])
+    params = GenerationParams(temperature=1.0, top_p=0.5)
+    rows = [_Row([1], seed, params) for seed in (11, 12, 13)]
+    for _ in range(3):
+        together = _RowSampler(rows, torch.device("cpu"))(None, scores).argmax(-1)
+        alone = [int(_RowSampler([row], torch.device("cpu"))(None, scores[i:i + 1]).argmax(-1))
+                 for i, row in enumerate(rows)]
+        assert together.tolist() == alone
+    probs = torch.softmax(peaked, -1)
+    order = torch.argsort(probs, descending=True)
+    nucleus = order[: int((probs[order].cumsum(0) < 0.5).sum()) + 1].tolist()
+    draws = {int(_RowSampler([_Row([1], s, params)], torch.device("cpu"))(None, peaked[None]).argmax(-1))
+             for s in range(40)}
+    assert draws <= set(nucleus) and len(draws) > 1

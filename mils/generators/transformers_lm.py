@@ -23,15 +23,12 @@ from typing import Any
 
 from ..errors import GeneratorError, InputError, ModelNotFoundError
 from ..model_cache import MODEL_CACHE, ModelKey, resolve_device, resolve_dtype
-from .base import GenerationParams
+from .base import GenerationParams, row_seed
 
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-# transformers' generate() draws from the global torch RNG; forking it is process-wide,
-# so two generate() calls must not interleave their fork / seed / restore.
-_RNG_LOCK = threading.Lock()
 
 
 def _download_hint(target: str, hub_id: str = "<hub id>") -> str:
@@ -145,64 +142,197 @@ class TransformersGenerator:
                 enable_thinking=False)
         return prompt
 
-    def _generation_config(self, params: GenerationParams, n: int):
+    @property
+    def default_parallel(self) -> int:
+        """Replies per search step when the config leaves it open: a GPU batches more for free."""
+        return 8 if self.model.device.type == "cuda" else 4
+
+    def _generation_config(self, max_new_tokens: int):
         gc = copy.deepcopy(self.model.generation_config)
-        gc.max_new_tokens = params.max_new_tokens
+        gc.max_new_tokens = max_new_tokens
         gc.max_length = None
         gc.num_beams = 1
-        gc.num_return_sequences = n
+        gc.num_return_sequences = 1
         gc.pad_token_id = self._pad_token_id
         if gc.eos_token_id is None and getattr(self.tokenizer, "eos_token_id", None) is not None:
             gc.eos_token_id = self.tokenizer.eos_token_id
-        if params.temperature > 0:
-            gc.do_sample = True
-            gc.temperature = float(params.temperature)
-            gc.top_p = float(params.top_p)
-            gc.top_k = 0  # nucleus sampling only, as in the paper; 0 turns transformers' top-k off
-        else:
-            gc.do_sample = False
-            gc.temperature = None
-            gc.top_p = None
-            gc.top_k = None
+        # Sampling happens in _RowSampler (one seeded torch.Generator per row); generate() itself
+        # only takes the argmax of what it returns, so no global RNG is involved.
+        gc.do_sample = False
+        gc.temperature = None
+        gc.top_p = None
+        gc.top_k = None
         return gc
 
-    def generate(self, prompt: str, params: GenerationParams) -> list[str]:
-        import torch
+    def _newline_ids(self):
+        """Token ids whose text holds a line break (counted to stop a reply at the end of its list)."""
+        if getattr(self, "_newlines", None) is None:
+            import torch
 
-        params = params.validate()
+            vocab = len(self.tokenizer)
+            texts = self.tokenizer.batch_decode([[i] for i in range(vocab)])
+            self._newlines = torch.tensor([i for i, t in enumerate(texts) if "\n" in t], dtype=torch.long)
+        return self._newlines
+
+    def _encode(self, prompt: str) -> list[int]:
         text = self.format_prompt(prompt)
         # The chat template already holds the BOS / role markers; add them only for a raw prompt.
-        enc = self.tokenizer(text, add_special_tokens=not self.uses_chat_template, return_tensors="pt")
-        enc = {k: v.to(self.model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-        n_prompt = enc["input_ids"].shape[1]
-        greedy = params.temperature <= 0
-        # Greedy decoding gives one answer however often it is asked; compute it once.
-        n = 1 if greedy else params.num_replies
-        gc = self._generation_config(params, n)
+        return list(self.tokenizer(text, add_special_tokens=not self.uses_chat_template)["input_ids"])
 
-        dev = self.model.device
-        fork_kwargs: dict[str, Any] = {"devices": []}
-        if dev.type not in ("cpu", "meta"):
-            idx = dev.index if dev.index is not None else 0
-            fork_kwargs = {"devices": [idx], "device_type": dev.type}
+    def generate(self, prompt: str, params: GenerationParams) -> list[str]:
+        """``params.num_replies`` replies sampled as one batch; reply r uses seed row_seed(seed, r)."""
+        return self._generate_rows([(prompt, params)])[0]
+
+    def generate_batch(self, prompts: list[str], params_list: list[GenerationParams]) -> list[list[str] | Exception]:
+        """All prompts' replies in one left-padded batch (one seed per row); errors in place."""
+        if not prompts:
+            return []
         try:
-            with self._lock, _RNG_LOCK, torch.random.fork_rng(**fork_kwargs), torch.inference_mode():
-                torch.default_generator.manual_seed(int(params.seed))
-                if dev.type == "cuda":
-                    with torch.cuda.device(dev):
-                        torch.cuda.manual_seed(int(params.seed))
-                elif dev.type == "mps":
-                    torch.mps.manual_seed(int(params.seed))
-                out = self.model.generate(**enc, generation_config=gc, stopping_criteria=_cancel_criteria())
+            return list(self._generate_rows(list(zip(prompts, params_list))))
+        except GeneratorError as e:
+            return [e] * len(prompts)
+
+    def _generate_rows(self, requests: list[tuple[str, GenerationParams]]) -> list[list[str]]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        rows: list[_Row] = []
+        owners: list[tuple[int, int, bool]] = []  # per request: first row, row count, greedy
+        encoded: dict[str, list[int]] = {}
+        for prompt, params in requests:
+            params = params.validate()
+            if not isinstance(prompt, str):
+                raise InputError("prompt", "a string", type(prompt).__name__)
+            if prompt not in encoded:
+                encoded[prompt] = self._encode(prompt)
+            greedy = params.temperature <= 0
+            # Greedy decoding gives one answer however often it is asked; compute it once.
+            seeds = [None] if greedy else [row_seed(params.seed, r) for r in range(params.num_replies)]
+            owners.append((len(rows), len(seeds), greedy))
+            rows += [_Row(encoded[prompt], seed, params) for seed in seeds]
+
+        width = max(len(r.ids) for r in rows)
+        dev = self.model.device
+        ids = torch.full((len(rows), width), self._pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):  # left padding: every row's next token lands in the last column
+            ids[i, width - len(r.ids):] = torch.tensor(r.ids, dtype=torch.long)
+            mask[i, width - len(r.ids):] = 1
+        budgets = [r.params.max_new_tokens for r in rows]
+        gc = self._generation_config(max(budgets))
+        criteria = _cancel_criteria()
+        if len(set(budgets)) > 1:
+            criteria.append(_RowBudget(budgets, width))
+        line_limits = [None if r.params.max_items is None else r.params.max_items + 1 for r in rows]
+        if any(limit is not None for limit in line_limits):
+            criteria.append(_RowLines(line_limits, width, self._newline_ids()))
+        try:
+            with self._lock, torch.inference_mode():
+                sampler = _RowSampler(rows, dev)
+                out = self.model.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), generation_config=gc,
+                                          logits_processor=LogitsProcessorList([sampler]), stopping_criteria=criteria)
         except Exception as e:
             raise GeneratorError(f"{self.key}: generation failed: {type(e).__name__}: {e}") from e
 
-        new = out[:, n_prompt:].cpu()
-        replies = [r.strip() for r in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
-        if greedy:
-            replies = replies * params.num_replies
-        log.debug("%s: %d replies, %d new tokens max", self.key, len(replies), new.shape[1])
+        new = out[:, width:].cpu()
+        texts = [r.strip() for r in self.tokenizer.batch_decode(
+            [row[:budget] for row, budget in zip(new, budgets)], skip_special_tokens=True)]
+        log.debug("%s: %d rows, %d new tokens max", self.key, len(rows), new.shape[1])
+        replies = []
+        for (first, count, greedy), (_, params) in zip(owners, requests):
+            got = texts[first:first + count]
+            replies.append(got * params.num_replies if greedy else got)
         return replies
+
+
+class _Row:
+    __slots__ = ("ids", "seed", "params")
+
+    def __init__(self, ids: list[int], seed: int | None, params: GenerationParams):
+        self.ids, self.seed, self.params = ids, seed, params
+
+
+class _RowSampler:  # a transformers LogitsProcessor (duck-typed: importing transformers here is slow)
+    """Nucleus sampling with one seeded generator per row; returns logits whose argmax is the draw.
+
+    A row's draws depend only on its own logits and seed, so a reply does not change with the
+    rest of the batch. Greedy rows (seed None) pass through unchanged.
+    """
+
+    def __init__(self, rows: list[_Row], device):
+        import torch
+
+        self.sampled = [i for i, r in enumerate(rows) if r.seed is not None]
+        self.gens = [torch.Generator(device=device).manual_seed(int(rows[i].seed)) for i in self.sampled]
+        self.temps = torch.tensor([[float(rows[i].params.temperature)] for i in self.sampled], device=device)
+        self.top_ps = torch.tensor([[float(rows[i].params.top_p)] for i in self.sampled], device=device)
+        self.index = torch.tensor(self.sampled, dtype=torch.long, device=device)
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        if not self.sampled:
+            return scores
+        logits = scores.index_select(0, self.index).float() / self.temps
+        u = torch.stack([torch.rand((), generator=g, device=scores.device) for g in self.gens]).unsqueeze(-1)
+        log_z = torch.logsumexp(logits, dim=-1, keepdim=True)
+        # The nucleus almost always lies in the top few hundred tokens: look there first, and sort
+        # the whole vocabulary only for a row whose top tokens do not reach top_p.
+        top_logits, top_ids = torch.topk(logits, min(_NUCLEUS_FIRST, logits.shape[-1]), dim=-1)
+        top_probs = torch.exp(top_logits - log_z)
+        tokens = _draw(top_probs, top_ids, self.top_ps, u)
+        for r in (top_probs.sum(-1) < self.top_ps.squeeze(-1)).nonzero().flatten().tolist():
+            row_logits, row_ids = torch.sort(logits[r:r + 1], dim=-1, descending=True)
+            tokens[r] = _draw(torch.exp(row_logits - log_z[r:r + 1]), row_ids, self.top_ps[r:r + 1], u[r:r + 1])[0]
+        chosen = torch.full_like(logits, float("-inf")).scatter_(-1, tokens, 0.0)
+        out = scores.clone()
+        out[self.index] = chosen.to(out.dtype)
+        return out
+
+
+_NUCLEUS_FIRST = 256
+
+
+def _draw(probs, ids, top_p, u):
+    """One token per row from probabilities sorted best first: the smallest prefix reaching top_p, then u."""
+    import torch
+
+    probs = probs.masked_fill((probs.cumsum(-1) - probs) >= top_p, 0.0)  # the first token always stays
+    cdf = probs.cumsum(-1)
+    pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
+    return ids.gather(-1, pick)
+
+
+class _RowLines:  # a transformers StoppingCriteria
+    """Stops each row once it has written ``limit`` line breaks (its list is complete)."""
+
+    def __init__(self, limits: list[int | None], prompt_width: int, newline_ids):
+        import torch
+
+        self.limits = torch.tensor([limit if limit is not None else 2**62 for limit in limits])
+        self.width = prompt_width
+        self.newline_ids = newline_ids
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        made = input_ids[:, self.width:]
+        lines = torch.isin(made, self.newline_ids.to(made.device)).sum(-1)
+        return lines >= self.limits.to(made.device)
+
+
+class _RowBudget:  # a transformers StoppingCriteria
+    """Stops each row at its own max_new_tokens (rows of a batch may ask for different lengths)."""
+
+    def __init__(self, budgets: list[int], prompt_width: int):
+        self.budgets = budgets
+        self.width = prompt_width
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        made = input_ids.shape[1] - self.width
+        return torch.tensor([made >= b for b in self.budgets], dtype=torch.bool, device=input_ids.device)
 
 
 def _cancel_criteria():
