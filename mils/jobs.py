@@ -13,14 +13,16 @@ LLM call that merges the captions into an image prompt).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from . import targets
-from .errors import InputError
+from .errors import InputError, MilsError
 from .generators.base import Generator
+from .lockstep import BatchProgressFn, SearchItem, run_searches
 from .media import CAPTION_TASKS, Media
 from .merge import merge_captions
 from .pools import load_pool
@@ -63,6 +65,8 @@ class Job:
     render_seed: int = DEFAULT_RENDER_SEED
     render_batch: int = 4
     num_frames: int = 8
+    checkpoint: str | os.PathLike | None = None   # the search's state after every step; a rerun resumes from it
+    fresh: bool = False                            # ignore a saved state
 
 
 @dataclass
@@ -212,12 +216,52 @@ def prepare(job: Job) -> Prepared:
     return _ASSEMBLE[task.name](job, task, config)
 
 
-def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: CancelFn | None = None) -> JobResult:
-    """Assemble and run one job."""
+def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+            on_error: str = "raise") -> JobResult:
+    """Assemble and run one job. An LLM failure after the retries raises (``on_error="raise"``; the error
+    carries the partial result) or returns the best so far with ``stopped == "error"`` (``"return"``)."""
     prep = prepare(job)
     result = run_search(job.generator, prep.scorer, prep.task, prep.start, prep.config, intent=prep.intent,
-                        progress=progress, should_cancel=should_cancel)
+                        progress=progress, should_cancel=should_cancel, checkpoint=job.checkpoint, fresh=job.fresh,
+                        on_error=on_error)
     return JobResult(job, prep, result)
+
+
+def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
+             should_cancel: CancelFn | None = None) -> list[JobResult | Exception]:
+    """Jobs of one task with one generator in lockstep: one batched LLM call and one batched encode per step.
+
+    Each result equals the job run alone with the same seed where the backends are deterministic. A job
+    that cannot be assembled or fails (bad input, LLM outage) fails alone: its slot holds the exception
+    (input errors) or a result with ``stopped == "error"``; the others go on.
+    """
+    if not jobs:
+        raise InputError("jobs", "at least one job in the batch", "an empty batch")
+    generator = jobs[0].generator
+    if any(j.generator is not generator for j in jobs):
+        raise InputError("jobs", "one generator for the whole batch")
+    slots: list[JobResult | Exception] = []
+    ready: list[tuple[int, Prepared]] = []
+    for i, job in enumerate(jobs):
+        try:
+            prep = prepare(job)
+        except MilsError as exc:
+            slots.append(exc)
+            continue
+        if ready and prep.task != ready[0][1].task:
+            raise InputError("jobs", f"jobs of one task; {prep.task.name} and {ready[0][1].task.name} are mixed")
+        slots.append(None)  # filled below
+        ready.append((i, prep))
+    if ready:
+        items = [SearchItem(p.scorer, p.start, intent=p.intent, config=p.config, checkpoint=jobs[i].checkpoint)
+                 for i, p in ready]
+        fresh = any(jobs[i].fresh for i, _ in ready)
+        outs = run_searches(generator, ready[0][1].task, items, ready[0][1].config, should_cancel=should_cancel,
+                            fresh=fresh, progress=(lambda k, rec, total: progress(ready[k][0], rec, total))
+                            if progress else None)
+        for (i, prep), out in zip(ready, outs):
+            slots[i] = out if isinstance(out, Exception) else JobResult(jobs[i], prep, out)
+    return slots
 
 
 @dataclass

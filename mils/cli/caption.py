@@ -4,19 +4,31 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from ..cache import atomic_write_text
-from ..errors import InputError, MilsError
-from ..jobs import Job, run_job
+from ..errors import GeneratorError, InputError, MilsError
+from ..jobs import Job, run_job, run_jobs, search_config
 from ..media import Media, load_media
-from .dataset import add_dataset_args, check_dataset_args, check_writable, pending, run_on_ray, run_options
+from ..tasks import get_task
+from .dataset import (
+    UNFINISHED,
+    add_dataset_args,
+    check_dataset_args,
+    check_writable,
+    finished,
+    pending,
+    run_on_ray,
+    run_options,
+)
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
-from .output import Progress, summary
+from .output import BatchProgress, summary
 
 RESULT_SUFFIX = ".mils.json"
+STATE_SUFFIX = ".mils.state.json"
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +42,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, help="batch mode: folder for the result files (default: the input folder, "
                                             "or the manifest's)")
     p.add_argument("--frames", type=int, default=8, help="video: frames sampled uniformly (default 8)")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="batch mode: inputs whose searches step together, one batched LLM call per round "
+                        "(default 4 on a CPU, 8 with a GPU; 1 = one at a time)")
     add_model_args(p)
     add_search_args(p)
     add_dataset_args(p)
@@ -46,10 +61,10 @@ def result_path(out_dir: Path, media: Path) -> Path:
 
 
 def is_finished(path: Path) -> bool:
-    """A result file counts only when it parses and holds a best text (partial writes never do)."""
+    """A result file counts only when it parses, holds a best text and did not stop on an error or interrupt."""
     try:
-        return bool(json.loads(path.read_text(encoding="utf-8")).get("best_text"))
-    except (OSError, ValueError, AttributeError):
+        return finished(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         return False
 
 
@@ -81,38 +96,53 @@ def _dataset(args) -> tuple[list[Path], Path | None, bool]:
     raise InputError("input", "an existing media file or folder", str(args.input))
 
 
+def state_path(out_dir: Path, media: Path) -> Path:
+    """Where an input's search state is saved after every round (a rerun resumes there)."""
+    return out_dir / (media.name + STATE_SUFFIX)
+
+
+def default_batch() -> int:
+    """Inputs per lockstep batch when --batch is not given: more where the LLM runs on a GPU."""
+    import torch
+
+    return 8 if torch.cuda.is_available() else 4
+
+
 def run(args) -> int:
     check_dataset_args(args)
+    if args.batch is not None and args.batch < 1:
+        raise InputError("--batch", "at least 1 input per lockstep batch", repr(args.batch))
     inputs, out_dir, batch = _dataset(args)
     if args.ray is not None:
         if not batch:
             raise InputError("--ray", "a folder or --manifest to spread over workers", str(args.input))
         return run_ray(args, inputs, out_dir)
     todo = pending(inputs, partial(result_path, out_dir), caption_options(args), fresh=args.fresh, out_dir=out_dir)
-    models: dict[str, tuple] = {}
-    results = {}
-    failed = []
+    loaded, failed = [], []
     for path in todo:
         try:
-            media = load_media(path, args.frames)
+            loaded.append((path, load_media(path, args.frames)))
         except MilsError as exc:
             if not batch:
                 raise
             failed.append(path)  # one bad file must not stop a batch
             print(f"mils: {path.name}: {exc}", file=sys.stderr)
-            continue
-        task_name = media.task_name
-        if task_name not in models:
-            models[task_name] = (load_generator(args, task_name), load_encoder(args, task_name))
-        generator, encoder = models[task_name]
-        with Progress(path.name, args.quiet) as bar:
-            res = run_job(caption_job(args, generator, encoder, media), progress=bar).result
-        payload = caption_payload(args, path, media, generator, encoder, res)
-        results[path] = payload
-        if out_dir is not None:
-            atomic_write_text(result_path(out_dir, path), json.dumps(payload, indent=1))
-        if not args.json:
-            print(summary(path.name, res))
+    results = {}
+    size = args.batch or default_batch()
+    for task_name in dict.fromkeys(m.task_name for _, m in loaded):
+        search_config(get_task(task_name), args.preset, seed=args.seed, **overrides(args))  # bad options: once
+        generator, encoder = load_generator(args, task_name), load_encoder(args, task_name)
+        group = [(p, m) for p, m in loaded if m.task_name == task_name]
+        for i in range(0, len(group), size):
+            chunk = group[i:i + size]
+            for (path, media), out in zip(chunk, _run_chunk(args, chunk, generator, encoder, out_dir)):
+                if isinstance(out, Exception):
+                    if not batch:
+                        raise out
+                    failed.append(path)
+                    print(f"mils: {path.name}: {out}", file=sys.stderr)
+                    continue
+                results[path] = _keep(args, path, media, generator, encoder, out.result, out_dir, failed, batch)
     if args.json:
         out = list(results.values())
         print(json.dumps(out[0] if len(out) == 1 and not batch else out, indent=1))
@@ -121,6 +151,37 @@ def run(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _run_chunk(args, chunk, generator, encoder, out_dir):
+    """One lockstep batch of caption jobs, each resuming from its saved state unless --fresh."""
+    jobs = [replace(caption_job(args, generator, encoder, media), fresh=args.fresh,
+                    checkpoint=state_path(out_dir, path) if out_dir is not None else None) for path, media in chunk]
+    label = chunk[0][0].name if len(chunk) == 1 else f"{len(chunk)} inputs"
+    with BatchProgress(label, args.quiet) as bar:
+        if len(jobs) == 1:
+            return [run_job(jobs[0], progress=bar, on_error="return")]
+        return run_jobs(jobs, progress=bar.item)
+
+
+def _keep(args, path, media, generator, encoder, res, out_dir, failed, batch) -> dict:
+    """Write an input's result (also a partial one: the best so far, marked with why it stopped)."""
+    payload = caption_payload(args, path, media, generator, encoder, res)
+    if out_dir is not None:
+        atomic_write_text(result_path(out_dir, path), json.dumps(payload, indent=1))
+        if finished(payload):
+            state_path(out_dir, path).unlink(missing_ok=True)
+    if res.stopped in UNFINISHED:
+        why = res.error or "interrupted"
+        if not batch:
+            raise GeneratorError(f"{path.name}: the search stopped ({why}); the best so far is kept"
+                                 + (f" in {result_path(out_dir, path)}; rerun to resume" if out_dir else ""))
+        failed.append(path)
+        print(f"mils: {path.name}: stopped at round {len(res.history) - 1} ({why}); the best so far is kept, "
+              "rerun to resume", file=sys.stderr)
+    elif not args.json:
+        print(summary(path.name, res))
+    return payload
 
 
 class CaptionRunner:

@@ -44,6 +44,14 @@ def run_options(args, extra: dict | None = None) -> dict:
             "pool": args.pool, **{k: getattr(args, k) for k in OVERRIDES}, **(extra or {})}
 
 
+UNFINISHED = ("error", "cancelled")   # a result kept after an outage or interrupt: the rerun resumes it
+
+
+def finished(payload) -> bool:
+    """A result payload that is done: it holds a best text and did not stop on an error or an interrupt."""
+    return isinstance(payload, dict) and bool(payload.get("best_text")) and payload.get("stopped") not in UNFINISHED
+
+
 def _recorded(path: Path) -> dict | None:
     """A finished result's recorded options (results from before they were recorded: preset and seed); None if
     the file is not a finished result (missing, partial, no best text)."""
@@ -51,7 +59,7 @@ def _recorded(path: Path) -> dict | None:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(payload, dict) or not payload.get("best_text"):
+    if not finished(payload):
         return None
     return payload.get("options") or {k: payload.get(k) for k in ("preset", "seed")}
 

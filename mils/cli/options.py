@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
-OVERRIDES = ("steps", "keep", "new_per_step", "patience", "time_budget_s", "temperature", "max_new_tokens")
+OVERRIDES = ("steps", "keep", "new_per_step", "patience", "time_budget_s", "temperature", "max_new_tokens",
+             "parallel")
 
 
 def add_model_args(p: argparse.ArgumentParser, *, scorer: bool = True, scorer_help: str | None = None) -> None:
@@ -39,6 +40,9 @@ def add_search_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--time-budget", dest="time_budget_s", type=float, help="stop after this many seconds")
     g.add_argument("--temperature", type=float)
     g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--parallel", type=int, metavar="P",
+                   help="P sampled replies per round, generated as one batch, each asked for about N/P candidates "
+                        "(default: by backend and device, e.g. 4 on a CPU, 8 on a GPU)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--pool", help="starting pool: a name (image, audio, edit) or a text file, one per line")
     g.add_argument("--json", action="store_true", help="print the result with its whole history as JSON")

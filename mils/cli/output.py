@@ -34,6 +34,19 @@ class Progress:
         self.close()
 
 
+class BatchProgress(Progress):
+    """One bar over the rounds of a lockstep batch: it moves when the furthest search finishes a round."""
+
+    def __init__(self, label: str, quiet: bool):
+        super().__init__(label, quiet)
+        self.furthest = -1
+
+    def item(self, index, rec, total):
+        if rec.step > self.furthest:
+            self.furthest = rec.step
+            self(rec, total)
+
+
 def summary(name: str, res) -> str:
     lines = [f"{name}: {res.best_text}", f"  score {res.best_score:.4f} ({res.direction}), stopped: {res.stopped}, "
              f"{res.llm_calls} LLM calls, {res.encodes} text encodes, {res.seconds_total:.1f} s"]
