@@ -15,6 +15,8 @@ A missing file starts fresh silently; a corrupt one, or one from other arguments
 warning and ignored (and overwritten), never an error. ``fresh=True`` ignores any saved state. A
 state whose search finished (``steps`` or ``patience``) resumes as finished: no LLM call at all; one
 that stopped on ``time``, ``cancelled`` or ``error`` goes on from its last finished step.
+
+``search`` arguments are ``mils.search.Search`` objects (not imported here: search imports this module).
 """
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from .cache import atomic_write_text
-from .search import Search
 from .search_types import Scored, StepRecord
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ STATE_VERSION = 2
 _FINISHED = ("steps", "patience")
 
 
-def fingerprint(search: Search) -> str:
+def fingerprint(search) -> str:
     """What a saved state must match to be resumed: everything that shapes the search's results."""
     cfg = asdict(search.config)
     cfg.pop("time_budget_s", None)
@@ -48,7 +49,7 @@ def fingerprint(search: Search) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def search_state(search: Search) -> dict[str, Any]:
+def search_state(search) -> dict[str, Any]:
     """The search's state after its last finished step, as JSON-able data."""
     return {
         "version": STATE_VERSION,
@@ -71,7 +72,7 @@ def search_state(search: Search) -> dict[str, Any]:
     }
 
 
-def restore_search(search: Search, state: dict[str, Any]) -> None:
+def restore_search(search, state: dict[str, Any]) -> None:
     """Put ``state`` (from :func:`search_state`, fingerprint already checked) into a new ``search``.
 
     Raises KeyError / TypeError / ValueError on a malformed state, leaving ``search`` untouched.
@@ -113,7 +114,7 @@ def load_state(path: str | os.PathLike, expected_fingerprint: str) -> dict[str, 
     return state
 
 
-def attach_checkpoint(search: Search, path: str | os.PathLike, *, fresh: bool = False) -> None:
+def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False) -> None:
     """Resume ``search`` from ``path`` (or begin it), then save its state there after every step."""
     path = Path(path)
     state = None if fresh else load_state(path, fingerprint(search))
@@ -128,7 +129,7 @@ def attach_checkpoint(search: Search, path: str | os.PathLike, *, fresh: bool = 
                         type(e).__name__, e)
     previous = search.on_step
 
-    def save(s: Search) -> None:
+    def save(s) -> None:
         if previous is not None:
             previous(s)
         atomic_write_text(path, json.dumps(search_state(s), ensure_ascii=False))
