@@ -50,11 +50,11 @@ def _share_engine(pack: str) -> None:
     if ours in sys.modules or any(getattr(f, "alias", None) in (ours, "mils") for f in sys.meta_path):
         return
     if "mils" in sys.modules:
-        engine = sys.modules["mils"]
-        if getattr(engine, "__version__", None) != _pack_version():
+        engine, ours_version = sys.modules["mils"], _pack_version()
+        if getattr(engine, "__version__", None) != ours_version:
             logging.getLogger(__name__).warning(
                 "MILS: the imported mils %s (%s) is not the pack's version %s; the pack uses the imported one",
-                getattr(engine, "__version__", "?"), getattr(engine, "__file__", "?"), _pack_version())
+                getattr(engine, "__version__", "?"), getattr(engine, "__file__", "?"), ours_version)
         sys.meta_path.insert(0, _Alias(ours, "mils"))
     else:
         sys.meta_path.insert(0, _Alias("mils", ours))

@@ -57,7 +57,7 @@ class Job:
     media: Media | None = None                 # captioning
     prompt: str = ""                           # t2i_enhance: the user's prompt; invert: a text to match
     target: torch.Tensor | None = None         # invert: a target embedding
-    style: StyleSpec | None = None             # style_transfer
+    style: StyleSpec | GramStyleScorer | None = None  # style_transfer: what to build, or a scorer already built
     pool: str | Sequence[str] | None = None    # a pool name, or starting texts (t2i_enhance: extra starts)
     preset: str = "balanced"
     overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -196,8 +196,9 @@ def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
 def _style_transfer(job: Job, task: Task, config: SearchConfig) -> Prepared:
     style = _need(job.style, "style", "a style image and its features", task.name)
     renderer = _need(job.renderer, "renderer", "an image-edit renderer (the content image and an editor)", task.name)
-    gram = GramStyleScorer(style.extractor, style.style_image, style.content_image, style_weight=style.style_weight,
-                           content_weight=style.content_weight, size=style.size)
+    gram = style if isinstance(style, GramStyleScorer) else GramStyleScorer(
+        style.extractor, style.style_image, style.content_image, style_weight=style.style_weight,
+        content_weight=style.content_weight, size=style.size)
     scorer = GramRenderScorer(renderer, gram, seed=job.render_seed, batch_size=job.render_batch)
     return Prepared(_told_budget(task, renderer), scorer, starting_pool(task, job.preset, job.pool, config.keep),
                     config)

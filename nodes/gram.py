@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..mils import registry
-from ..mils.jobs import StyleSpec
 from ..mils.scorers import gram as gram_engine
 from . import bridge
 from .common import CATEGORY, GRAM_TYPE, node_error
@@ -31,8 +30,8 @@ class GramStyleHandle:
     """What the scorer output carries: the managed VGG19 features plus the style and content images.
 
     ``use()`` loads the features (ComfyUI moves them to its device) and returns the ``GramStyleScorer``,
-    whose targets are encoded once; ``style_spec()`` is what the style-transfer job needs (the loop
-    calls it between ``use()`` and ``release()``).
+    whose targets are encoded once; the loop hands that scorer to its style-transfer job; ``release()``
+    after a run.
     """
 
     def __init__(self, model: bridge.ManagedModel, style_image, content_image=None, *, style_weight: float = 1000.0,
@@ -54,10 +53,6 @@ class GramStyleHandle:
                                                        content_weight=self.content_weight, size=self.size)
             self._extractor = extractor
         return self._scorer
-
-    def style_spec(self) -> StyleSpec:
-        return StyleSpec(self.model.use(), self.style_image, self.content_image, style_weight=self.style_weight,
-                         content_weight=self.content_weight, size=self.size)
 
     def release(self) -> None:
         self.model.release()

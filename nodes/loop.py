@@ -158,7 +158,7 @@ class MILSLoop:
             content = content_image if content_image is not None else style_scorer.content_image
             if content is None:
                 raise node_error("content_image", "the photo to restyle (here or on MILS Gram Style)")
-            job.style = style_scorer.style_spec()
+            job.style = style_scorer.use()  # its targets are already encoded
             job.renderer = self._renderer(model, clip, vae, render, content, denoise)
             job.pool = _pool_from_initial(initial)
             return

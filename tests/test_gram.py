@@ -413,8 +413,8 @@ def test_gram_style_node_shows_a_line_per_image(gram_models_dir):
 def test_gram_style_node_hands_the_loop_the_same_scorer(gram_models_dir):
     handle, scores = gram_style(content_image=CONTENT, images=CANDIDATES)["result"]
     assert handle.use().combined(CANDIDATES) == pytest.approx(scores)
-    spec = handle.style_spec()  # what the style-transfer job gets from the scorer socket
-    assert spec.style_image is STYLE and spec.content_image is CONTENT and (spec.size, spec.style_weight) == (32, 1000)
+    scorer = handle.use()  # what the style-transfer job gets from the scorer socket: encoded once, reused
+    assert scorer is handle.use() and (scorer.size, scorer.style_weight, scorer.has_content) == (32, 1000, True)
 
 
 def test_gram_style_node_without_images_scores_nothing(gram_models_dir):

@@ -101,7 +101,9 @@ class RenderedTextScorer:
     def images(self, texts: Sequence[str]) -> torch.Tensor:
         """The renders of ``texts`` as the renderer's text encoder reads them (over its token budget: trimmed),
         rendering only the ones not in the cache."""
-        texts = [fit_text(self.renderer, t) for t in texts]
+        return self._render([fit_text(self.renderer, t) for t in texts])
+
+    def _render(self, texts: list[str]) -> torch.Tensor:
         unique = list(dict.fromkeys(texts))
         found = {t: im for t in unique if (im := self.cache.get((self.renderer.key, t, self.seed))) is not None}
         missing = [t for t in unique if t not in found]
@@ -119,11 +121,12 @@ class RenderedTextScorer:
     def score(self, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        scores = self.image_scorer.image_scores(self.images(texts))
+        read = [fit_text(self.renderer, t) for t in texts]
+        scores = self.image_scorer.image_scores(self._render(read))
         self.encodes += len(texts)
         budget = getattr(self.renderer, "token_budget", None)
-        return [Score(v, f"{shown(self.image_scorer, v)}, trimmed to {budget} tokens")
-                if fit_text(self.renderer, t) != t else v for t, v in zip(texts, scores)]
+        return [Score(v, f"{shown(self.image_scorer, v)}, trimmed to {budget} tokens") if r != t else v
+                for t, r, v in zip(texts, read, scores)]
 
     def format_score(self, score: float) -> str:
         return self.image_scorer.format_score(score)
