@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from devkit import comfy_server as cs
+from devkit import api_graphs
 
 from ._common import report
 
@@ -40,8 +41,8 @@ def run(srv, graph, label, timeout=300):
 
 
 def bench_requeue(srv) -> float:
-    first = run(srv, cs.caption_graph(seed=1, save_curve=False), "first queue")
-    second = run(srv, cs.caption_graph(seed=2, save_curve=False), "second queue")
+    first = run(srv, api_graphs.caption_graph(seed=1, save_curve=False), "first queue")
+    second = run(srv, api_graphs.caption_graph(seed=2, save_curve=False), "second queue")
     ratio = first["secs"] / second["secs"]
     report("ComfyUI requeue with a new seed vs first queue", ratio, "loads on 2nd: 0 expected",
            f"first {first['secs']:.2f} s ({first['loads']} MILS model loads, {first['comfy_loads']} ComfyUI "
@@ -60,13 +61,13 @@ def bench_render_batch(srv) -> float | None:
     initial = "\n".join(f"a red apple on a table, variation {i}" for i in range(1, N_RENDER))
     common = dict(keep=2, new_per_step=1, steps=1, preview_size=64, render_steps=2, initial=initial,
                   downstream=False)
-    run(srv, cs.t2i_graph(seed=7, render_batch=4, **common), "warm-up")  # loads the checkpoint once
+    run(srv, api_graphs.t2i_graph(seed=7, render_batch=4, **common), "warm-up")  # loads the checkpoint once
     # Interleaved repeats (a new seed each round, or ComfyUI would serve the cached result); the best
     # of each mode, so a burst of load from another process does not decide the ratio.
     batched, single = [], []
     for seed in (8, 9):
-        batched.append(run(srv, cs.t2i_graph(seed=seed, render_batch=N_RENDER, **common), "batched"))
-        single.append(run(srv, cs.t2i_graph(seed=seed, render_batch=1, **common), "one at a time"))
+        batched.append(run(srv, api_graphs.t2i_graph(seed=seed, render_batch=N_RENDER, **common), "batched"))
+        single.append(run(srv, api_graphs.t2i_graph(seed=seed, render_batch=1, **common), "one at a time"))
     b = min(r["secs"] for r in batched)
     o = min(r["secs"] for r in single)
     renders = re.search(r"(\d+) renders", batched[0]["text"])

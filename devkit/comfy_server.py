@@ -4,7 +4,7 @@ Not named ``server.py`` on purpose: ComfyUI's own top-level module is ``server``
 put the ComfyUI checkout on ``sys.path``, and a module of ours named ``server`` (pytest also puts test
 folders on ``sys.path``) could shadow it or be shadowed by it. ``devkit.comfy_server`` never collides.
 
-Used by tests/comfyui/* (session fixtures), bench/bench_comfyui.py and example_workflows/build_examples.py,
+Used by tests/comfyui/* (session fixtures), bench/bench_comfyui.py and devkit/build_workflows.py,
 all run from the repo root (``python -m pytest``, ``python -m bench.bench_comfyui``):
 
     paths = comfy_paths()                         # None when COMFY_DIR is not set (skip)
@@ -270,6 +270,21 @@ def server_env(base: Path) -> dict:
     return env
 
 
+def frontend_args() -> list[str]:
+    """``--front-end-root`` for MILS_FRONTEND_ROOT: a frontend other than the one ComfyUI pins, e.g. the
+    ``static`` folder of ``pip install --no-deps --target DIR comfyui-frontend-package==1.58.1`` (or DIR)."""
+    value = os.environ.get("MILS_FRONTEND_ROOT")
+    if not value:
+        return []
+    root = Path(value).expanduser().resolve()
+    if (root / "comfyui_frontend_package" / "static").is_dir():
+        root = root / "comfyui_frontend_package" / "static"
+    if not (root / "index.html").is_file():
+        raise ServerError(f"MILS_FRONTEND_ROOT={value}: expected a built frontend (a folder with index.html, or a "
+                          "pip --target folder of comfyui-frontend-package)")
+    return ["--front-end-root", str(root)]
+
+
 def start_server(base: Path, paths: ComfyPaths, *, port: int | None = None, timeout: float = START_TIMEOUT,
                  extra_args: tuple[str, ...] = ()) -> ComfyServer:
     """Start main.py --cpu on 127.0.0.1 and wait (bounded) until it answers; raise with the log if not."""
@@ -278,7 +293,7 @@ def start_server(base: Path, paths: ComfyPaths, *, port: int | None = None, time
     log_path = base / "server.log"
     cmd = [paths.python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--base-directory",
            str(base), "--disable-auto-launch", "--database-url", "sqlite:///:memory:", "--disable-api-nodes",
-           *extra_args]
+           *frontend_args(), *extra_args]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=paths.comfy_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=server_env(base), preexec_fn=_die_with_parent if sys.platform == "linux" else None)
@@ -422,67 +437,6 @@ def parse_cli_envelope(stdout: str) -> dict | None:
         return json.loads(text[start:])
     except ValueError:
         return None
-
-
-# --- graphs (API format) -----------------------------------------------------------------------
-
-def loaders(llm_id: str = "2", scorer_id: str = "3") -> dict:
-    return {
-        llm_id: {"class_type": "MILSLocalLLM", "inputs": {"model": LLM_NAME, "hub_id": "", "dtype": "auto",
-                                                           "device": "cpu", "keep_loaded": True}},
-        scorer_id: {"class_type": "MILSScorerLoader", "inputs": {"model": SCORER_NAME, "kind": "auto", "source": "",
-                                                                  "dtype": "auto", "device": "cpu", "keep_loaded": True}},
-    }
-
-
-def loop_inputs(**kw) -> dict:
-    inputs = {"llm": ["2", 0], "scorer": ["3", 0], "task": "image_caption", "budget": "preview", "keep": 3,
-              "new_per_step": 3, "steps": 2, "patience": 0, "seed": 1}
-    inputs.update(kw)
-    return inputs
-
-
-def caption_graph(*, seed: int = 1, steps: int = 2, initial: str = "", save_curve: bool = True, **loop_kw) -> dict:
-    """EmptyImage (a red square) -> MILSLoop(image_caption) with the tiny LLM and scorer; the score curve
-    goes to SaveImage and the best text to PreviewAny."""
-    g = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0xCC2222}}}
-    g.update(loaders())
-    g["4"] = {"class_type": "MILSLoop", "inputs": loop_inputs(seed=seed, steps=steps, image=["1", 0],
-                                                              initial=initial, **loop_kw)}
-    if save_curve:
-        g["5"] = {"class_type": "SaveImage", "inputs": {"images": ["4", 4], "filename_prefix": "mils_curve"}}
-        g["6"] = {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}}
-    return g
-
-
-def t2i_graph(*, text: str = "a red apple on a table", seed: int = 1, prefix: str = "mils_t2i", keep: int = 2,
-              new_per_step: int = 2, steps: int = 1, preview_size: int = 64, render_steps: int = 2,
-              render_batch: int = 4, initial: str = "", downstream: bool = True) -> dict:
-    """CheckpointLoaderSimple(tiny SD1.5) -> MILSLoop(t2i_enhance) -> best_prompt into the stock
-    CLIPTextEncode -> KSampler -> VAEDecode -> SaveImage, and the conditioning output into a second KSampler."""
-    g = {"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CKPT_NAME}}}
-    g.update(loaders())
-    g["4"] = {"class_type": "MILSLoop", "inputs": loop_inputs(
-        task="t2i_enhance", keep=keep, new_per_step=new_per_step, steps=steps, seed=seed, text=text, initial=initial,
-        model=["1", 0], clip=["1", 1], vae=["1", 2], sampler_name="euler", scheduler="normal",
-        render_steps=render_steps, cfg=7.0, preview_size=preview_size, render_batch=render_batch, negative="")}
-    if not downstream:
-        g["14"] = {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}}
-        return g
-    sampler = {"seed": 0, "steps": 2, "cfg": 7.0, "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0,
-               "model": ["1", 0], "negative": ["6", 0], "latent_image": ["7", 0]}
-    g.update({
-        "5": {"class_type": "CLIPTextEncode", "inputs": {"text": ["4", 0], "clip": ["1", 1]}},
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["1", 1]}},
-        "7": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
-        "8": {"class_type": "KSampler", "inputs": dict(sampler, positive=["5", 0])},
-        "9": {"class_type": "VAEDecode", "inputs": {"samples": ["8", 0], "vae": ["1", 2]}},
-        "10": {"class_type": "SaveImage", "inputs": {"images": ["9", 0], "filename_prefix": prefix}},
-        "11": {"class_type": "KSampler", "inputs": dict(sampler, positive=["4", 5])},
-        "12": {"class_type": "VAEDecode", "inputs": {"samples": ["11", 0], "vae": ["1", 2]}},
-        "13": {"class_type": "SaveImage", "inputs": {"images": ["12", 0], "filename_prefix": prefix + "_cond"}},
-    })
-    return g
 
 
 def renderer_available() -> bool:

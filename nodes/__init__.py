@@ -3,11 +3,12 @@
 Node ids are public API (saved workflows reference them): never rename one.
 """
 from . import bridge
-from .arithmetic import MILSEmbeddingArithmetic
+from .arithmetic import MILSArithmeticTerm, MILSEmbeddingArithmetic
 from .download import MILSDownloadModel
 from .gram import MILSGramStyle
 from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from .loop import MILSLoop
+from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
 
 # (node id, class, display name)
@@ -18,7 +19,9 @@ NODES = [
     ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
     ("MILSScore", MILSScore, "MILS Score"),
     ("MILSLoop", MILSLoop, "MILS Loop"),
+    ("MILSRenderer", MILSRenderer, "MILS Renderer"),
     ("MILSEmbeddingArithmetic", MILSEmbeddingArithmetic, "MILS Embedding Arithmetic"),
+    ("MILSArithmeticTerm", MILSArithmeticTerm, "MILS Arithmetic Term"),
     ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
     ("MILSGramStyle", MILSGramStyle, "MILS Gram Style"),
 ]

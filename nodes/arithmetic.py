@@ -1,34 +1,122 @@
-"""Embedding arithmetic: "this image + that sound - 'photo' + 'watercolor'" as one target vector."""
+"""Embedding arithmetic: "this image + that sound - 'photo' + 'watercolor'" as one target vector.
+
+Terms come from a chain of MILS Arithmetic Term nodes (any number: images, sounds, texts, each with a
+weight) and from the text lines of MILS Embedding Arithmetic; both are saved in the workflow.
+"""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from ..mils import targets
-from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, node_error
+from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, TERMS_TYPE, node_error
 
-_TERM = re.compile(r"^\s*([+-]?\s*\d*\.?\d+)\s+(.+?)\s*$")
+_NUMBER = r"[+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)"
+_WEIGHTED = re.compile(rf"^({_NUMBER})\s+(\S.*)$")
+_LOOKS_WEIGHTED = re.compile(r"^[+\-.\d]")
+EXPECTED_LINE = "'WEIGHT TEXT' such as '+1 a watercolor painting' or '-0.5 a photo' (a line without a weight counts +1)"
+WEIGHT = {"default": 1.0, "min": -10.0, "max": 10.0, "step": 0.05}
 
 
-def parse_text_terms(text: str) -> list[tuple[float, str]]:
-    """Lines of "weight text", e.g. "+1 watercolor painting" or "-0.5 photo"; a bare line weighs +1."""
+def parse_text_terms(text: str, *, name: str = "text_terms") -> list[tuple[float, str]]:
+    """Lines of "weight text", e.g. "+1 watercolor painting" or "-0.5 photo"; a line without a weight weighs +1.
+
+    A line that starts like a weight but is not one ("+", "2x cats", "+1" alone) or has no word in it
+    is an error naming the line, never silently read as text.
+    """
     terms = []
-    for n, line in enumerate((text or "").splitlines(), 1):
-        if not line.strip() or line.strip().startswith("#"):
+    for n, raw in enumerate((text or "").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
             continue
-        m = _TERM.match(line)
+        m = _WEIGHTED.match(line)
         if m:
-            terms.append((float(m.group(1).replace(" ", "")), m.group(2)))
+            weight, body = float(m.group(1).replace(" ", "")), m.group(2).strip()
+        elif _LOOKS_WEIGHTED.match(line):
+            raise node_error(name, f"{EXPECTED_LINE}; line {n} is {line!r}")
         else:
-            terms.append((1.0, line.strip()))
+            weight, body = 1.0, line
+        if not any(ch.isalnum() for ch in body):
+            raise node_error(name, f"{EXPECTED_LINE}; line {n} has no words to encode: {line!r}")
+        terms.append((weight, body))
     return terms
 
 
+@dataclass(frozen=True)
+class Term:
+    """One raw term (encoded later, by the scorer of MILS Embedding Arithmetic)."""
+
+    kind: str          # "image", "audio" or "text"
+    value: Any
+    weight: float
+    label: str
+
+    def encode(self, encoder) -> torch.Tensor:
+        if self.kind == "image":
+            return targets.image_target(encoder, self.value, name=self.label)
+        if self.kind == "audio":
+            return targets.audio_target(encoder, self.value["waveform"], self.value["sample_rate"])
+        return targets.text_target(encoder, self.value, name=self.label)
+
+    def recipe(self) -> str:
+        what = f"'{self.value}'" if self.kind == "text" else self.label
+        return f"{self.weight:+g} {what}"
+
+
+class MILSArithmeticTerm:
+    DESCRIPTION = ("One term of embedding arithmetic: an image, a sound or a text with a weight (negative "
+                   "subtracts). Chain as many as you need (terms -> terms) into MILS Embedding Arithmetic.")
+    CATEGORY = f"{CATEGORY}/Scorer"
+    RETURN_TYPES = (TERMS_TYPE,)
+    RETURN_NAMES = ("terms",)
+    OUTPUT_TOOLTIPS = ("The terms so far plus this one, for another MILS Arithmetic Term or MILS Embedding "
+                       "Arithmetic.",)
+    FUNCTION = "add"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "weight": ("FLOAT", {**WEIGHT, "tooltip": "Weight of this term (negative subtracts it)."}),
+        }, "optional": {
+            "terms": (TERMS_TYPE, {"tooltip": "The terms of the previous MILS Arithmetic Term, to add to."}),
+            "image": ("IMAGE", {"tooltip": "An image term (a batch is averaged)."}),
+            "audio": ("AUDIO", {"tooltip": "A sound term (needs a scorer that embeds audio, such as CLAP)."}),
+            "text": ("STRING", {"default": "", "tooltip": "A text term (used when no image or audio is connected)."}),
+        }}
+
+    def add(self, weight, terms=None, image=None, audio=None, text=""):
+        given = [n for n, v in (("image", image), ("audio", audio)) if v is not None]
+        if (text or "").strip():
+            given.append("text")
+        if not given:
+            raise node_error("image", "one term: connect an IMAGE or an AUDIO, or write a text")
+        if len(given) > 1:
+            raise node_error(given[1], f"one term per node; {' and '.join(given)} are all set (chain another node)")
+        earlier = list(terms or ())
+        if any(not isinstance(t, Term) for t in earlier):
+            raise node_error("terms", "the terms output of another MILS Arithmetic Term")
+        kind = given[0]
+        if kind == "image":
+            if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
+                raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
+            value = image
+        elif kind == "audio":
+            if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+                raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
+            value = audio
+        else:
+            value = text.strip()
+        label = f"{kind} {sum(t.kind == kind for t in earlier) + 1}"
+        return (tuple(earlier) + (Term(kind, value, float(weight), label),),)
+
+
 class MILSEmbeddingArithmetic:
-    DESCRIPTION = ("Builds a target in the scorer's joint space from weighted terms (images, a sound, texts; "
-                   "negative weights subtract) as a normalised weighted sum. Connect it to MILS Loop's target to "
-                   "turn it into a prompt, then feed that prompt to CLIP Text Encode.")
+    DESCRIPTION = ("Builds a target in the scorer's joint space from weighted terms (MILS Arithmetic Term nodes "
+                   "for images, sounds and texts, plus text lines here; negative weights subtract) as a normalised "
+                   "weighted sum. Connect it to MILS Loop's target to turn it into a prompt.")
     CATEGORY = f"{CATEGORY}/Scorer"
     RETURN_TYPES = (TARGET_TYPE, "STRING")
     RETURN_NAMES = ("target", "recipe")
@@ -38,43 +126,29 @@ class MILSEmbeddingArithmetic:
 
     @classmethod
     def INPUT_TYPES(cls):
-        weight = {"default": 1.0, "min": -10.0, "max": 10.0, "step": 0.05}
         return {"required": {
             "scorer": (SCORER_TYPE, {"tooltip": "The scorer whose joint space the terms live in (CLIP/SigLIP for "
                                                 "images and text, CLAP for audio and text)."}),
             "text_terms": ("STRING", {"multiline": True, "default": "-1 a photo\n+1 a watercolor painting",
-                                      "tooltip": "One term per line: a weight, a space, the text. A line without "
-                                                 "a weight counts +1."}),
+                                      "tooltip": "One term per line: a weight, a space, the text (e.g. '-0.5 a "
+                                                 "photo'). A line without a weight counts +1; # starts a comment."}),
         }, "optional": {
-            "image_a": ("IMAGE", {"tooltip": "An image term (a batch is averaged)."}),
-            "image_a_weight": ("FLOAT", {**weight, "tooltip": "Weight of image_a (negative subtracts it)."}),
-            "image_b": ("IMAGE", {"tooltip": "A second image term."}),
-            "image_b_weight": ("FLOAT", {**weight, "tooltip": "Weight of image_b."}),
-            "audio": ("AUDIO", {"tooltip": "A sound term (needs a scorer that embeds audio, such as CLAP)."}),
-            "audio_weight": ("FLOAT", {**weight, "tooltip": "Weight of the sound."}),
+            "terms": (TERMS_TYPE, {"tooltip": "Image, sound and text terms from a chain of MILS Arithmetic Term "
+                                   "nodes."}),
         }}
 
-    def combine(self, scorer, text_terms, image_a=None, image_a_weight=1.0, image_b=None, image_b_weight=1.0,
-                audio=None, audio_weight=1.0):
+    def combine(self, scorer, text_terms, terms=None):
+        chained = list(terms or ())
+        if any(not isinstance(t, Term) for t in chained):
+            raise node_error("terms", "the terms output of a MILS Arithmetic Term")
+        lines = [Term("text", body, w, f"text_terms line {i}")
+                 for i, (w, body) in enumerate(parse_text_terms(text_terms), 1)]
+        every = chained + lines
+        if not every:
+            raise node_error("text_terms", "at least one term: chain a MILS Arithmetic Term, or write a text line")
         encoder = scorer.use()
         try:
-            terms: list[tuple[float, torch.Tensor]] = []
-            recipe = []
-            for name, img, w in (("image_a", image_a, image_a_weight), ("image_b", image_b, image_b_weight)):
-                if img is not None:
-                    terms.append((w, targets.image_target(encoder, img, name=name)))
-                    recipe.append(f"{w:+g} {name}")
-            if audio is not None:
-                if not isinstance(audio, dict) or "waveform" not in audio:
-                    raise node_error("audio", "an AUDIO value")
-                terms.append((audio_weight, targets.audio_target(encoder, audio["waveform"], audio["sample_rate"])))
-                recipe.append(f"{audio_weight:+g} audio")
-            for w, text in parse_text_terms(text_terms):
-                terms.append((w, targets.text_target(encoder, text, name="text_terms")))
-                recipe.append(f"{w:+g} '{text}'")
-            if not terms:
-                raise node_error("text_terms", "at least one term: connect an image or audio, or write a text line")
-            target = targets.combine(terms, name="text_terms")
+            target = targets.combine([(t.weight, t.encode(encoder)) for t in every], name="text_terms")
         finally:
             scorer.release()
-        return (target, " ".join(recipe))
+        return (target, " ".join(t.recipe() for t in every))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -166,6 +167,16 @@ def raise_if_interrupted() -> None:
         import comfy.model_management as mm
 
         mm.throw_exception_if_processing_interrupted()
+
+
+def state_dir() -> Path:
+    """Where interrupted searches keep their state: ComfyUI's temp folder (emptied at each start), else the
+    system's temp folder."""
+    if in_comfyui():
+        import folder_paths
+
+        return Path(folder_paths.get_temp_directory()) / "mils-states"
+    return Path(tempfile.gettempdir()) / "mils-node-states"
 
 
 def send_event(event: str, data: dict) -> None:

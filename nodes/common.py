@@ -7,6 +7,8 @@ LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"
 TARGET_TYPE = "MILS_TARGET"
 GRAM_TYPE = "MILS_STYLE_SCORER"   # MILS Gram Style: a style (+ content) scorer for style transfer
+RENDERER_TYPE = "MILS_RENDERER"   # MILS Renderer: MODEL, CLIP, VAE and sampling settings
+TERMS_TYPE = "MILS_TERMS"         # MILS Arithmetic Term: weighted images, sounds and texts
 CATEGORY = "MILS"
 
 DTYPES = ["auto", "float32", "float16", "bfloat16"]

@@ -1,83 +1,59 @@
-"""The MILS Loop node: generator + scorer + target in, the best prompt (and its render) out."""
+"""The MILS Loop node: the search. LLM + scorer + what to match in; the best prompt (and its render) out."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import torch
 
-from ..mils import pools
+from ..mils.errors import GeneratorError
 from ..mils.images import score_curve_image
-from ..mils.jobs import Job, run_job
+from ..mils.keys import digest
+from ..mils.jobs import Job, JobResult, run_jobs
 from . import bridge
-from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, SCORER_TYPE, TARGET_TYPE, node_error, seed_input, split_lines
-from .scorer import build_target, target_media
+from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, seed_input
+from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP, LoopInputs, fill_jobs, pick_task
 
-TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "style_transfer", "invert"]
 BUDGETS = ["preview", "balanced", "paper"]
 EVENT = "mils.progress"
 
 
-def pick_task(task: str, image, audio, text: str, model, target=None, style_scorer=None) -> str:
-    if task != "auto":
-        return task
-    if style_scorer is not None:
-        return "style_transfer"
-    if target is not None:
-        return "invert"
-    if model is not None:
-        return "t2i_enhance"
-    if audio is not None:
-        return "audio_caption"
-    if image is not None:
-        return "video_caption" if image.shape[0] > 1 else "image_caption"
-    if text.strip():
-        return "invert"
-    raise node_error("image", "a target: connect an IMAGE or AUDIO, or connect MODEL/CLIP/VAE and write a prompt")
-
-
-def _pool_from_initial(initial: str):
-    """The 'initial' widget: a pool name, or the user's own lines, or empty for the task's pool."""
-    lines = split_lines(initial)
-    if len(lines) == 1 and lines[0].lower() in pools.pool_names():
-        return lines[0].lower()
-    return lines or None
-
-
 def leaderboard_text(res, limit: int = 10) -> str:
-    lines = [f"best {res.best_score:.4f} after {len(res.history) - 1} steps ({res.stopped}); "
+    best = res.leaderboard[0].shown if res.leaderboard else f"{res.best_score:.4f}"
+    lines = [f"best {best} after {len(res.history) - 1} steps ({res.stopped}); "
              f"{res.llm_calls} LLM calls, {res.encodes} encodes, {res.renders} renders"]
-    lines += [f"{i}. {s.score:.4f}  {s.text}" for i, s in enumerate(res.leaderboard[:limit], 1)]
+    lines += [f"{i}. {s.shown}  {s.text}" for i, s in enumerate(res.leaderboard[:limit], 1)]
     return "\n".join(lines)
 
 
 class MILSLoop:
     DESCRIPTION = ("The MILS search: the LLM proposes candidates, the scorer rates them against the target, the "
-                   "best K go back to the LLM with their scores, for T steps. Captions an IMAGE (several = video "
-                   "frames) or AUDIO; with MODEL, CLIP and VAE connected it enhances your prompt by rendering "
-                   "every rewrite with your checkpoint (one fixed seed) and scoring the picture against your "
-                   "original prompt; with MILS Gram Style connected it searches edit instructions that restyle "
-                   "content_image after the style image.")
+                   "best K go back to the LLM with their scores, for T steps. Captions an IMAGE (one caption per "
+                   "image of a batch, searched together), a VIDEO or AUDIO; with a MILS Renderer it enhances your "
+                   "prompt by rendering every rewrite with your checkpoint and scoring the picture against your "
+                   "original prompt; with MILS Gram Style (and a renderer) it searches edit instructions that "
+                   "restyle a photo; with a target from MILS Embedding Arithmetic it turns the target into text.")
     CATEGORY = CATEGORY
     RETURN_TYPES = ("STRING", "STRING", "FLOAT", "IMAGE", "IMAGE", "CONDITIONING")
     RETURN_NAMES = ("best_prompt", "top_k", "scores", "best_image", "score_curve", "conditioning")
-    OUTPUT_IS_LIST = (False, True, True, False, False, False)
+    OUTPUT_IS_LIST = (True, True, True, False, False, False)
     OUTPUT_TOOLTIPS = (
-        "The best text found.",
-        "The final top K texts, best first (a list).",
-        "Their scores, best first (a list).",
-        "The best candidate's render (prompt enhancement), else the target image.",
-        "Best score and mean top-K score per step, as a chart.",
-        "The best prompt encoded with the connected CLIP (None without a CLIP), ready for KSampler.",
+        "The best text found (a list: one per image of an IMAGE batch, else one).",
+        "The final top K texts, best first (a list; for a batch, each image's top K in turn).",
+        "Their scores, in the same order (a list).",
+        "The best candidate's render (with a renderer), else the input image(s).",
+        "Best score and mean top-K score per step, as a chart (one per search).",
+        "The best prompt encoded with the renderer's CLIP, ready for KSampler (None without a renderer).",
     )
     FUNCTION = "run"
     OUTPUT_NODE = True
 
     @classmethod
     def INPUT_TYPES(cls):
-        samplers, schedulers = bridge.sampler_choices()
         zero_is_preset = " 0 = the budget preset's value."
         return {"required": {
             "llm": (LLM_TYPE, {"tooltip": "The generator (MILS Local LLM or MILS OpenAI-compatible LLM)."}),
-            "task": (TASK_CHOICES, {"default": "auto", "tooltip": "auto: prompt enhancement when MODEL is connected, "
-                                    "else caption the connected IMAGE / AUDIO, else invert the text."}),
+            "task": (TASK_CHOICES, {"default": "auto", "tooltip": TASK_TOOLTIP}),
             "budget": (BUDGETS, {"default": "preview", "tooltip": "preview: a minute on a CPU with small models. "
                                  "balanced: better results. paper: the MILS paper's settings (slow)."}),
             "keep": ("INT", {"default": 0, "min": 0, "max": 500, "tooltip": "K: best candidates shown to the LLM "
@@ -85,148 +61,127 @@ class MILSLoop:
             "new_per_step": ("INT", {"default": 0, "min": 0, "max": 500, "tooltip": "N: new candidates asked for "
                                      "per step." + zero_is_preset}),
             "steps": ("INT", {"default": 0, "min": 0, "max": 200, "tooltip": "T: LLM rounds." + zero_is_preset}),
+            "parallel": ("INT", {"default": 0, "min": 0, "max": 64, "tooltip": "P: the N candidates of a step come "
+                                 "from P replies of about N/P each, generated as one batch (at most N). 0 = the "
+                                 "LLM's default (more on a GPU or a server)."}),
             "patience": ("INT", {"default": 0, "min": 0, "max": 100, "tooltip": "Stop when the best has not improved "
                                  "for this many steps." + zero_is_preset + " Above steps: never stop early."}),
             "seed": seed_input(),
+            "resume": ("BOOLEAN", {"default": True, "tooltip": "After a Cancel or an LLM failure, queueing the same "
+                                   "graph again goes on from the last finished step (no finished step is asked "
+                                   "again). Off: start over."}),
         }, "optional": {
-            "scorer": (SCORER_TYPE, {"tooltip": "The scorer (MILS Scorer Loader). PickScore or CLIP for prompt "
-                                                "enhancement, SigLIP/CLIP for images and video, CLAP for audio."}),
+            "scorer": (SCORER_TYPE, {"tooltip": "The scorer (MILS Scorer Loader): SigLIP/CLIP for images and video, "
+                                                "CLAP for audio, PickScore/HPSv2 or CLIP for prompt enhancement."}),
+            "renderer": (RENDERER_TYPE, {"tooltip": "MILS Renderer (your MODEL, CLIP, VAE): prompt enhancement, edit "
+                                         "mode and style transfer render every candidate with it."}),
             "style_scorer": (GRAM_TYPE, {"tooltip": "Style transfer: MILS Gram Style. The LLM then writes edit "
-                                         "instructions, each applied to content_image with your MODEL, and the "
-                                         "edits are ranked by style (and content) loss, lower is better."}),
-            "image": ("IMAGE", {"tooltip": "Target to caption: one image, or a batch of video frames."}),
+                                         "instructions, each applied to the content image with the renderer, "
+                                         "ranked by style (and content) loss, lower is better."}),
+            "image": ("IMAGE", {"tooltip": "Image(s) to caption: one caption per image of the batch. With task "
+                                "video_caption: the frames of one video."}),
+            "video": ("VIDEO", {"tooltip": "A video to caption (core Load Video); its frames are sampled evenly."}),
+            "audio": ("AUDIO", {"tooltip": "A sound to caption (needs a CLAP scorer)."}),
             "target": (TARGET_TYPE, {"tooltip": "A target embedding to turn into text (from MILS Embedding "
                                      "Arithmetic); task auto then inverts it."}),
-            "audio": ("AUDIO", {"tooltip": "Target to caption: a sound (needs a CLAP scorer)."}),
             "text": ("STRING", {"multiline": True, "default": "", "tooltip": "Prompt enhancement: your prompt (the "
                                 "target and the starting point). Invert: the text whose embedding to match."}),
             "initial": ("STRING", {"multiline": True, "default": "", "tooltip": "Your own starting candidates, one "
                                    "per line, or a pool name (image, audio, edit). Empty: the task's pool."}),
-            "model": ("MODEL", {"tooltip": "Prompt enhancement: your checkpoint's MODEL, to render candidates."}),
-            "clip": ("CLIP", {"tooltip": "Your checkpoint's CLIP: encodes candidates for rendering, and the best "
-                              "prompt for the conditioning output."}),
-            "vae": ("VAE", {"tooltip": "Your checkpoint's VAE, to decode renders."}),
-            "sampler_name": (samplers, {"default": "euler", "tooltip": "Sampler for the preview renders."}),
-            "scheduler": (schedulers, {"default": "normal", "tooltip": "Scheduler for the preview renders."}),
-            "render_steps": ("INT", {"default": 8, "min": 1, "max": 100, "tooltip": "Sampling steps per preview."}),
-            "cfg": ("FLOAT", {"default": 7.0, "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "CFG of the previews."}),
-            "preview_size": ("INT", {"default": 256, "min": 64, "max": 2048, "step": 8,
-                                     "tooltip": "Width and height of the preview renders the scorer sees."}),
-            "render_batch": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "Candidates rendered per "
-                                     "sampler call (halved automatically when memory runs out)."}),
-            "negative": ("STRING", {"multiline": True, "default": "", "tooltip": "Negative prompt for the previews."}),
-            "content_image": ("IMAGE", {"tooltip": "Edit mode and style transfer: every candidate is applied to "
-                                        "this image as img2img with your MODEL (an edit instruction or a prompt), "
-                                        "instead of rendering from noise."}),
-            "denoise": ("FLOAT", {"default": 0.6, "min": 0.05, "max": 1.0, "step": 0.05, "tooltip": "Edit mode: how "
-                                  "much of the content image is repainted (1.0 = nothing kept)."}),
         }, "hidden": {"unique_id": "UNIQUE_ID"}}
 
-    def run(self, llm, task, budget, keep, new_per_step, steps, patience, seed, scorer=None, style_scorer=None,
-            image=None, audio=None,
-            text="", initial="", model=None, clip=None, vae=None, sampler_name="euler", scheduler="normal",
-            render_steps=8, cfg=7.0, preview_size=256, render_batch=4, negative="", content_image=None, denoise=0.6,
-            target=None, unique_id=None):
-        text = text or ""
-        task_name = pick_task(task, image, audio, text, model, target, style_scorer)
-        render = dict(sampler_name=sampler_name, scheduler=scheduler, steps=render_steps, cfg=cfg,
-                      width=preview_size, height=preview_size, negative=negative, batch_size=render_batch)
+    def run(self, llm, task, budget, keep, new_per_step, steps, parallel, patience, seed, resume=True, scorer=None,
+            renderer=None, style_scorer=None, image=None, video=None, audio=None, target=None, text="", initial="",
+            unique_id=None):
+        given = LoopInputs(scorer=scorer, style_scorer=style_scorer, renderer=renderer, image=image, video=video,
+                           audio=audio, target=target, text=text or "", initial=initial or "")
+        task_name = pick_task(task, given)
         overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
-                     "patience": patience or None}
+                     "patience": patience or None, "parallel": parallel or None}
         used = [h for h in (llm, scorer, style_scorer) if h is not None]
         try:
-            job = Job(task_name, llm.use(), preset=budget, overrides=overrides, seed=seed % (2**31 - 1),
-                      render_seed=seed, render_batch=render_batch)
-            self._fill(job, scorer, style_scorer, image, audio, text, initial, target, model, clip, vae,
-                       content_image, denoise, render)
-            done = run_job(job, progress=self._progress(unique_id, task_name), should_cancel=bridge.interrupt_requested)
+            base = Job(task_name, llm.use(), preset=budget, overrides=overrides, seed=seed % (2**31 - 1),
+                       render_seed=seed, render_batch=getattr(renderer, "batch_size", 4))
+            jobs = fill_jobs(base, given)
+            states = self._keep_state(jobs, unique_id, fresh=not resume)
+            done = run_jobs(jobs, progress=self._progress(unique_id, task_name, len(jobs)),
+                            should_cancel=bridge.interrupt_requested)
         finally:
             for handle in used:
                 handle.release()
-        if done.result.stopped == "cancelled":
+        for slot in done:
+            if isinstance(slot, Exception):
+                raise slot
+        for path, d in zip(states, done):
+            if d.result.stopped not in ("cancelled", "error", "time"):
+                path.unlink(missing_ok=True)   # finished: nothing to resume
+        if any(d.result.stopped == "cancelled" for d in done):
             bridge.raise_if_interrupted()
-        return self._outputs(done, image, clip)
-
-    # -- inputs into the job -------------------------------------------------------------------
-
-    def _fill(self, job, scorer, style_scorer, image, audio, text, initial, target, model, clip, vae, content_image,
-              denoise, render) -> None:
-        name = job.task
-        if name == "style_transfer":
-            if style_scorer is None:
-                raise node_error("style_scorer", "MILS Gram Style for task style_transfer")
-            content = content_image if content_image is not None else style_scorer.content_image
-            if content is None:
-                raise node_error("content_image", "the photo to restyle (here or on MILS Gram Style)")
-            job.style = style_scorer.use()  # its targets are already encoded
-            job.renderer = self._renderer(model, clip, vae, render, content, denoise)
-            job.pool = _pool_from_initial(initial)
-            return
-        if scorer is None:
-            raise node_error("scorer", f"a scorer (MILS Scorer Loader) for task {name}")
-        job.scorer_model = scorer.use()
-        if name == "t2i_enhance":
-            if not text.strip():
-                raise node_error("text", "your prompt: prompt enhancement starts from it and scores renders against it")
-            job.prompt = text
-            job.renderer = self._renderer(model, clip, vae, render, content_image, denoise)
-            job.pool = split_lines(initial)
-            return
-        job.pool = _pool_from_initial(initial)
-        if name == "invert":
-            job.target = target if target is not None else build_target(job.scorer_model, image, audio, text)
-            return
-        if target is not None:
-            raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {name}")
-        job.media = target_media(image, audio, task=name)
-        if job.media is None:
-            wanted = "audio" if name == "audio_caption" else "image"
-            raise node_error(wanted, f"an {wanted.upper()} to caption for task {name}")
+        failed = [d.result for d in done if d.result.stopped == "error"]
+        if len(failed) == len(done):  # nothing to pass on: say why, and what was found before it failed
+            raise GeneratorError(f"{failed[0].error} (the search stopped at step {len(failed[0].history) - 1}; "
+                                 f"best so far {failed[0].best_score:.4f}: {failed[0].best_text!r})")
+        return self._outputs(done, given)
 
     @staticmethod
-    def _renderer(model, clip, vae, render, content_image=None, denoise=1.0):
-        from .comfy_render import ComfyRenderer
+    def _keep_state(jobs: list[Job], unique_id, *, fresh: bool) -> list[Path]:
+        """Each search saves its state after every step, so a requeue after a Cancel resumes it.
 
-        for name, value in (("model", model), ("clip", clip), ("vae", vae)):
-            if value is None:
-                raise node_error(name, "a connection: candidates are rendered with your MODEL, CLIP and VAE")
-        return ComfyRenderer(model, clip, vae, content_image=content_image,
-                             denoise=denoise if content_image is not None else 1.0, **render)
+        The file is named by the node and the settings; the state itself records what it was made with
+        (models, target, start, config), and one made with anything else is ignored.
+        """
+        folder = bridge.state_dir()
+        paths = []
+        for k, job in enumerate(jobs):
+            name = digest(json.dumps([str(unique_id), job.task, job.preset, dict(job.overrides), job.seed, k],
+                                     sort_keys=True, default=str).encode())
+            job.checkpoint, job.fresh = folder / f"loop-{name}.json", fresh
+            paths.append(job.checkpoint)
+        folder.mkdir(parents=True, exist_ok=True)
+        return paths
 
     # -- live feedback and outputs -------------------------------------------------------------
 
-    def _progress(self, unique_id, task_name):
+    def _progress(self, unique_id, task_name: str, searches: int):
         bar = None
-        curve: list[float] = []
+        steps_done = [0] * searches
+        curves: list[list[float]] = [[] for _ in range(searches)]
 
-        def on_step(rec, total_steps):
+        def on_step(k, rec, total_steps):
             nonlocal bar
-            bar = bar or bridge.progress_bar(total_steps)
-            curve.append(rec.best_score)
-            bar.update_absolute(rec.step, total_steps)
+            bar = bar or bridge.progress_bar(total_steps * searches)
+            curves[k].append(rec.best_score)
+            steps_done[k] = rec.step
+            bar.update_absolute(sum(steps_done), total_steps * searches)
             bridge.send_event(EVENT, {
                 "node": unique_id, "task": task_name, "step": rec.step, "total": total_steps,
+                "search": k + 1, "searches": searches,
                 "leaderboard": [{"score": s.score, "text": s.text} for s in rec.leaderboard[:10]],
-                "curve": list(curve), "new": rec.new, "warnings": rec.warnings})
+                "curve": list(curves[k]), "new": rec.new, "warnings": rec.warnings})
 
         return on_step
 
-    def _outputs(self, done, image, clip):
-        res, task_name, renderer = done.result, done.job.task, done.job.renderer
-        top = res.leaderboard
+    def _outputs(self, done: list[JobResult], given: LoopInputs):
+        results = [d.result for d in done]
+        renderer = done[0].job.renderer
         if renderer is not None:
-            best_image = done.images([res.best_text])
-        elif image is not None:
-            best_image = image[:1]
+            best_image = done[0].images([results[0].best_text])
+        elif given.image is not None:
+            best_image = given.image[..., :3]
+        elif done[0].job.media is not None and done[0].job.media.images is not None:
+            best_image = done[0].job.media.images[:1]
         else:
             best_image = torch.zeros(1, 64, 64, 3)
-        curve = score_curve_image(res.curve(), [h.mean_top_k for h in res.history],
-                                  title=f"MILS {task_name}: best score per step")
-        conditioning = None
-        if clip is not None:
-            conditioning = (renderer.conditioning(res.best_text) if renderer is not None
-                            else clip.encode_from_tokens_scheduled(clip.tokenize(res.best_text)))
-        board = [{"score": s.score, "text": s.text} for s in top]
-        ui = {"text": [leaderboard_text(res)], "mils_leaderboard": board, "mils_curve": res.curve()}
-        return {"ui": ui, "result": (res.best_text, [s.text for s in top], [s.score for s in top], best_image,
-                                     curve, conditioning)}
+        title = f"MILS {done[0].job.task}: best score per step"
+        curves = [score_curve_image(r.curve(), [h.mean_top_k for h in r.history], title=title) for r in results]
+        conditioning = renderer.conditioning(results[0].best_text) if renderer is not None else None
+        texts = [leaderboard_text(r) for r in results]
+        if len(results) > 1:
+            texts = [f"image {i}: {t}" for i, t in enumerate(texts, 1)]
+        ui = {"text": ["\n\n".join(texts)], "mils_leaderboard": [{"score": s.score, "text": s.text}
+                                                                  for s in results[0].leaderboard],
+              "mils_curve": results[0].curve()}
+        top = [s for r in results for s in r.leaderboard]
+        return {"ui": ui, "result": ([r.best_text for r in results], [s.text for s in top], [s.score for s in top],
+                                     best_image, torch.cat(curves), conditioning)}
+

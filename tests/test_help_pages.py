@@ -17,7 +17,7 @@ from pathlib import Path
 
 import mils_pack.nodes as nodes
 import pytest
-from mils_pack.nodes.loop import TASK_CHOICES
+from mils_pack.nodes.loop_inputs import TASK_CHOICES
 
 from mils import registry, tasks
 from mils.pools import load_pool

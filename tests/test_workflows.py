@@ -1,4 +1,4 @@
-"""The example workflows in example_workflows/: each editor (UI) file, its API twin and its thumbnail.
+"""The example workflows in workflows/: each editor (UI) file, its API twin and its thumbnail.
 
 No ComfyUI needed. Our nodes' schemas come from the node classes; the core nodes' schemas from
 tests/data/core_nodes.json, a trimmed copy of ComfyUI v0.8.0's /object_info for the core nodes the
@@ -15,10 +15,11 @@ examples use (tests/comfyui/test_workflows_run.py checks it against a live serve
     control_after_generate entries and its trailing frontend-only widgets);
   * the layout has no overlapping nodes, and each workflow has a JPEG thumbnail next to it.
 
-Why example_workflows/: ComfyUI lists every *.json directly inside a pack's example_workflows,
-example, examples, workflow or workflows folder as a template, but serves files only from the first
-of those that exists; this pack has examples/, so the templates must be in example_workflows/ and
-nothing else may put *.json at the top of the other four (the API twins live in example_workflows/api/).
+Why workflows/: ComfyUI lists every *.json directly inside a pack's example_workflows, example,
+examples, workflow or workflows folder as a template (newer versions: any folder whose name contains
+"example" or "workflow"), but serves files only from the first of those that exists; so workflows/ is
+the only top-level folder with either word in its name (the CLI's media are in assets/) and the API
+twins live one level down, in workflows/api/.
 """
 from __future__ import annotations
 
@@ -32,14 +33,12 @@ import pytest
 from mils import registry
 
 ROOT = Path(__file__).resolve().parents[1]
-WF_DIR = ROOT / "example_workflows"
+WF_DIR = ROOT / "workflows"
 API_DIR = WF_DIR / "api"
 CORE_FILE = Path(__file__).parent / "data" / "core_nodes.json"
 
 EXPECTED = ["audio_captioning", "embedding_arithmetic", "image_captioning", "prompt_enhancement", "style_transfer",
             "video_captioning"]
-# ComfyUI v0.8.0 app/custom_node_manager.py: folders whose top-level *.json are listed as templates
-TEMPLATE_FOLDERS = ["example_workflows", "example", "examples", "workflow", "workflows"]
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_TYPES = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute", "GetNode", "SetNode"}
@@ -49,13 +48,18 @@ FILE_COMBOS = {("LoadImage", "image"), ("LoadVideo", "file"), ("LoadAudio", "aud
 # our combos listing the user's model folders: the examples name presets of MILS Download Model
 PRESET_COMBOS = {("MILSLocalLLM", "model"): {"llm"}, ("MILSScorerLoader", "model"): {"open_clip", "pickscore", "clap"},
                  ("MILSGramStyle", "features"): {"vgg19"}}
-# the Loop's sampler lists are ComfyUI's own (the pack falls back to a short list outside ComfyUI)
-SAMPLER_COMBOS = {("MILSLoop", "sampler_name"): ("KSampler", "sampler_name"),
-                  ("MILSLoop", "scheduler"): ("KSampler", "scheduler")}
-# what each task needs connected on the Loop
-TASK_LINKS = {"image_caption": {"llm", "scorer", "image"}, "video_caption": {"llm", "scorer", "image"},
-              "audio_caption": {"llm", "scorer", "audio"}, "t2i_enhance": {"llm", "scorer", "model", "clip", "vae"},
-              "style_transfer": {"llm", "style_scorer", "model", "clip", "vae"}, "invert": {"llm", "scorer", "target"}}
+# the Renderer's sampler lists are ComfyUI's own (the pack falls back to a short list outside ComfyUI)
+SAMPLER_COMBOS = {("MILSRenderer", "sampler_name"): ("KSampler", "sampler_name"),
+                  ("MILSRenderer", "scheduler"): ("KSampler", "scheduler")}
+# what each task needs connected on the Loop (one of each tuple)
+TASK_LINKS = {"image_caption": ["llm", "scorer", "image"], "video_caption": ["llm", "scorer", ("video", "image")],
+              "audio_caption": ["llm", "scorer", "audio"], "t2i_enhance": ["llm", "scorer", "renderer"],
+              "style_transfer": ["llm", "style_scorer", "renderer"], "invert": ["llm", "scorer", "target"]}
+
+
+def task_is_wired(task: str, linked: set[str]) -> bool:
+    needs = TASK_LINKS.get(task)
+    return needs is not None and all(bool(set(n if isinstance(n, tuple) else (n,)) & linked) for n in needs)
 
 
 # --- schemas ---------------------------------------------------------------------------------------
@@ -254,11 +258,10 @@ def test_the_examples_are_all_there_with_thumbnails():
 
 
 def test_no_other_folder_would_be_listed_as_templates():
-    """ComfyUI lists the top-level *.json of all five folders but serves only the first that exists."""
-    existing = [f for f in TEMPLATE_FOLDERS if (ROOT / f).is_dir()]
-    assert existing[0] == "example_workflows", existing
-    for folder in existing[1:]:
-        assert not sorted((ROOT / folder).glob("*.json")), f"{folder}/*.json would be listed as broken templates"
+    """ComfyUI serves a pack's templates from the first folder named like a workflow folder: only workflows/."""
+    named = sorted(d.name for d in ROOT.iterdir() if d.is_dir() and not d.name.startswith(".")
+                   and ("example" in d.name.lower() or "workflow" in d.name.lower()))
+    assert named == ["workflows"], named
 
 
 def test_core_node_file_holds_core_nodes_only():
@@ -305,7 +308,7 @@ def test_api_twin_matches_the_node_schemas(name, schemas):
         if ct == "MILSLoop":
             task = node["inputs"]["task"]
             linked = {k for k, v in node["inputs"].items() if is_link(v)}
-            if task not in TASK_LINKS or not TASK_LINKS[task] <= linked:
+            if not task_is_wired(task, linked):
                 problems.append(f"node {node_id}: task {task} needs {TASK_LINKS.get(task)} connected, has {linked}")
             if task == "t2i_enhance" and not node["inputs"].get("text", "").strip():
                 problems.append(f"node {node_id}: prompt enhancement without a prompt")

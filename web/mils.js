@@ -4,7 +4,7 @@
 // events, so this extension adds display only:
 //   * MILS Loop: the live top K (score + text) and a best-score-per-step chart while a run goes
 //     ("mils.progress" events), then the final leaderboard and curve ("executed").
-//   * MILS LLM Generate, MILS Score, MILS Download Model: their `ui.text` after execution.
+//   * MILS LLM Generate, MILS Score, MILS Download Model, MILS Gram Style: their `ui.text` after execution.
 // The final results are kept in node.properties, so they are saved with the workflow and shown
 // again when it is loaded. Nothing here is needed to run a workflow: without this file the
 // nodes work the same, they just show nothing.
@@ -23,7 +23,7 @@ import { api } from "../../scripts/api.js";
 const EXTENSION = "mils.nodes";
 const EVENT = "mils.progress";
 const LOOP = "MILSLoop";
-const TEXT_NODES = new Set(["MILSLLMGenerate", "MILSScore", "MILSDownloadModel"]);
+const TEXT_NODES = new Set(["MILSLLMGenerate", "MILSScore", "MILSDownloadModel", "MILSGramStyle"]);
 const WIDGET_NAME = "mils_display";
 const PROP_TEXT = "mils_text";
 const PROP_BOARD = "mils_leaderboard";
@@ -64,6 +64,7 @@ function boardLines(board) {
 function progressText(detail) {
   const head = [`step ${detail.step ?? "?"}/${detail.total ?? "?"}`];
   if (detail.task) head.push(detail.task);
+  if (Number(detail.searches) > 1) head.push(`image ${detail.search}/${detail.searches}`);
   if (Number.isFinite(detail.new)) head.push(`${detail.new} new`);
   const lines = [`running: ${head.join(" · ")}`, ...boardLines(detail.leaderboard)];
   for (const w of detail.warnings ?? []) lines.push(`warning: ${w}`);

@@ -5,9 +5,9 @@ tests/comfyui/test_browser_editor.py``). Nothing is queued and no model is loade
 
   * test_search_adds_each_node: for every display name in nodes.NODE_DISPLAY_NAME_MAPPINGS,
     double-click empty canvas, type the name, press Enter; a node of that type is added.
-  * test_example_workflows_load: every example_workflows/*.json loads with app.loadGraphData, every
-    node type is registered (no missing-node placeholder, no dialog) and the node count matches;
-    image_captioning.json is opened through the template browser (Templates, mils_nodes) instead.
+  * test_every_workflow_opens_from_the_template_browser: Templates -> mils_nodes lists every
+    workflows/*.json with its thumbnail; clicking each card loads it: every node type registered (no
+    missing-node placeholder, no error badge, no dialog) and the node count matches.
   * test_node_help_page: select a MILS Loop on the canvas, click the selection toolbox's info
     button; the side panel fetches /extensions/mils_nodes/docs/MILSLoop.md and shows its text.
 
@@ -28,8 +28,7 @@ from devkit import comfy_server
 pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
 REPO = comfy_server.REPO
-EXAMPLES = sorted((REPO / "example_workflows").glob("*.json"))
-TEMPLATE_EXAMPLE = "image_captioning"
+EXAMPLES = sorted((REPO / "workflows").glob("*.json"))
 
 
 def _display_names() -> dict[str, str]:
@@ -92,13 +91,6 @@ def test_search_adds_each_node(browser_server):
     assert not bad_console_entries(logs), bad_console_entries(logs)
 
 
-LOAD_JS = """async (workflow) => {
-  app.graph.clear();
-  await app.loadGraphData(workflow);
-  await new Promise(r => setTimeout(r, 600));
-  return graphState();
-}"""
-
 STATE_JS = """() => {
   window.graphState = () => ({
     nodes: app.graph._nodes.map(n => ({type: n.type, registered: !!LiteGraph.registered_node_types[n.type],
@@ -117,38 +109,43 @@ def _check_loaded(state, workflow, label):
     assert not missing, (label, missing)
 
 
-def test_example_workflows_load(browser_server):
+DIALOG = "[role=dialog], .p-dialog"   # the template browser: a PrimeVue dialog (1.35) or a role=dialog (1.58)
+NO_DIALOG_JS = f"() => !document.querySelector({DIALOG!r})"
+
+
+def _open_pack_templates(page):
+    page.evaluate("() => app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    dialog = page.locator(DIALOG).last
+    dialog.wait_for(state="visible", timeout=15_000)
+    page.wait_for_timeout(800)
+    dialog.get_by_text(comfy_server.PACK_NAME, exact=False).first.click()
+    page.wait_for_timeout(800)
+    return dialog
+
+
+def test_every_workflow_opens_from_the_template_browser(browser_server):
+    """Templates -> mils_nodes lists every workflows/*.json with its thumbnail; each card loads its workflow."""
     assert len(EXAMPLES) == 6, EXAMPLES
     ARTIFACTS.mkdir(exist_ok=True)
     logs: list = []
     with editor(browser_server, logs) as page:
         page.evaluate(STATE_JS)
+        dialog = _open_pack_templates(page)
         for path in EXAMPLES:
-            if path.stem == TEMPLATE_EXAMPLE:
-                continue
-            workflow = json.loads(path.read_text())
-            state = page.evaluate(LOAD_JS, workflow)
-            _check_loaded(state, workflow, path.name)
-            page.screenshot(path=str(ARTIFACTS / f"mils_example_{path.stem}.png"))
-
-        # one of them through the template browser, as a person finds it
-        page.evaluate(CLEAR_JS)
-        workflow = json.loads((REPO / "example_workflows" / f"{TEMPLATE_EXAMPLE}.json").read_text())
-        page.evaluate("() => app.extensionManager.command.execute('Comfy.BrowseTemplates')")
-        dialog = page.locator(".p-dialog").last
-        dialog.wait_for(state="visible", timeout=15_000)
-        page.wait_for_timeout(800)
-        dialog.get_by_text(comfy_server.PACK_NAME, exact=False).first.click()
-        page.wait_for_timeout(800)
+            page.wait_for_function("n => document.querySelector(`[data-testid='template-workflow-${n}'] img`)"
+                                   "?.naturalWidth > 0", arg=path.stem, timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "mils_templates.png"))
-        card = dialog.get_by_text(re.compile(r"image.captioning", re.I)).first
-        card.click()
-        page.wait_for_function(
-            f"() => app.graph._nodes.length === {len(workflow['nodes'])} && "
-            "!document.querySelector('.p-dialog')", timeout=20_000)
-        page.wait_for_timeout(600)
-        _check_loaded(page.evaluate("() => graphState()"), workflow, "template " + TEMPLATE_EXAMPLE)
-        page.screenshot(path=str(ARTIFACTS / f"mils_example_{TEMPLATE_EXAMPLE}.png"))
+        for i, path in enumerate(EXAMPLES):
+            if i:
+                page.evaluate(CLEAR_JS)
+                dialog = _open_pack_templates(page)
+            workflow = json.loads(path.read_text())
+            dialog.locator(f"[data-testid='template-workflow-{path.stem}']").click()
+            page.wait_for_function(f"() => app.graph._nodes.length === {len(workflow['nodes'])}", timeout=20_000)
+            page.wait_for_function(NO_DIALOG_JS, timeout=20_000)
+            page.wait_for_timeout(600)
+            _check_loaded(page.evaluate("() => graphState()"), workflow, "template " + path.stem)
+            page.screenshot(path=str(ARTIFACTS / f"mils_example_{path.stem}.png"))
     assert not bad_console_entries(logs), bad_console_entries(logs)
 
 

@@ -24,6 +24,7 @@ import time
 import pytest
 
 from devkit import comfy_server as cs
+from devkit import api_graphs
 
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(cs.skip_reason() is not None, reason=cs.skip_reason() or "")]
@@ -121,14 +122,16 @@ def test_object_info_matches_the_node_classes(comfy_srv):
     folders = comfy_srv.get("/models")
     assert "LLM" in folders and "mils" in folders, folders
     # the real sampler list (from comfy.samplers), not the pack's fallback
-    assert "dpmpp_2m_sde" in combo_options(info["MILSLoop"]["input"]["optional"]["sampler_name"])
+    assert "dpmpp_2m_sde" in combo_options(info["MILSRenderer"]["input"]["required"]["sampler_name"])
+    loop_inputs = set(info["MILSLoop"]["input"]["required"]) | set(info["MILSLoop"]["input"]["optional"])
+    assert not {"sampler_name", "scheduler", "cfg", "negative", "denoise", "model", "clip", "vae"} & loop_inputs
 
 
 # --- 2. a captioning graph over HTTP -----------------------------------------------------------
 
 def test_caption_graph_over_http(alive):
     srv = alive
-    hist = srv.run(cs.caption_graph(seed=1), timeout=PROMPT_TIMEOUT)
+    hist = srv.run(api_graphs.caption_graph(seed=1), timeout=PROMPT_TIMEOUT)
     assert_success(srv, hist)
     outputs = hist["outputs"]
     text = outputs["4"]["text"][0]
@@ -141,6 +144,19 @@ def test_caption_graph_over_http(alive):
     assert (srv.base / "output" / img["subfolder"] / img["filename"]).is_file()
 
 
+def test_an_image_batch_gives_one_caption_per_image(alive):
+    srv = alive
+    g = api_graphs.caption_graph(seed=3)
+    g["1"]["inputs"]["batch_size"] = 2
+    hist = srv.run(g, timeout=PROMPT_TIMEOUT)
+    assert_success(srv, hist)
+    text = hist["outputs"]["4"]["text"][0]
+    assert text.startswith("image 1: best ") and "\n\nimage 2: best " in text, text
+    previews = hist["outputs"]["6"]["text"]       # PreviewAny ran once per caption of the list
+    assert len(previews) == 2 and all(previews), previews
+    assert len(hist["outputs"]["5"]["images"]) == 2   # one score chart per image
+
+
 # --- 3. the same graph through comfy-cli ---------------------------------------------------------
 
 def test_caption_graph_through_comfy_run(alive, tmp_path):
@@ -148,7 +164,7 @@ def test_caption_graph_through_comfy_run(alive, tmp_path):
     if not srv.paths.comfy_cli:
         pytest.skip("comfy-cli not installed (pip install comfy-cli, or set COMFY_CLI)")
     wf = tmp_path / "caption_api.json"
-    wf.write_text(json.dumps(cs.caption_graph(seed=5)))
+    wf.write_text(json.dumps(api_graphs.caption_graph(seed=5)))
     r = cs.comfy_cli_run(srv.paths, srv, wf, home=tmp_path / "home", timeout=PROMPT_TIMEOUT)
     assert r.returncode == 0, f"comfy run failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-2000:]}"
     env = cs.parse_cli_envelope(r.stdout)
@@ -170,7 +186,7 @@ def test_prompt_enhancement_feeds_stock_sampler(alive, tmp_path):
     if not srv.paths.comfy_cli:
         pytest.skip("comfy-cli not installed (pip install comfy-cli, or set COMFY_CLI)")
     wf = tmp_path / "t2i_api.json"
-    wf.write_text(json.dumps(cs.t2i_graph(prefix="mils_t2i")))
+    wf.write_text(json.dumps(api_graphs.t2i_graph(prefix="mils_t2i")))
     r = cs.comfy_cli_run(srv.paths, srv, wf, home=tmp_path / "home", timeout=240)
     if r.returncode != 0 and "comfy_render" in r.stdout and ("ModuleNotFoundError" in r.stdout
                                                               or "ImportError" in r.stdout):
@@ -193,7 +209,7 @@ def test_prompt_enhancement_feeds_stock_sampler(alive, tmp_path):
 
 def test_missing_hub_id_is_an_execution_error(alive):
     srv = alive
-    g = cs.caption_graph(seed=1, save_curve=False)
+    g = api_graphs.caption_graph(seed=1, save_curve=False)
     g["2"]["inputs"].update(model="(use hub_id below)", hub_id="")
     hist = srv.run(g, timeout=PROMPT_TIMEOUT)
     assert hist["status"]["status_str"] == "error"
@@ -204,7 +220,7 @@ def test_missing_hub_id_is_an_execution_error(alive):
 
 def test_loop_without_a_target_names_image(alive):
     srv = alive
-    g = cs.caption_graph(seed=1, save_curve=False, task="auto")
+    g = api_graphs.caption_graph(seed=1, save_curve=False, task="auto")
     del g["4"]["inputs"]["image"], g["1"]
     hist = srv.run(g, timeout=PROMPT_TIMEOUT)
     assert hist["status"]["status_str"] == "error"
@@ -219,7 +235,7 @@ def test_interrupt_stops_the_loop_within_a_step(alive):
     srv = alive
     steps = 200
     with cs.WsListener(srv) as ws:
-        pid = srv.queue(cs.caption_graph(seed=21, steps=steps, save_curve=False), client_id=ws.client_id)
+        pid = srv.queue(api_graphs.caption_graph(seed=21, steps=steps, save_curve=False), client_id=ws.client_id)
 
         def step_or_end(t, d):
             return ((t == "mils.progress" and d.get("step", 0) >= 1)
@@ -254,10 +270,10 @@ def test_interrupt_stops_the_loop_within_a_step(alive):
 
 def test_requeue_with_another_seed_reloads_nothing(alive):
     srv = alive
-    first = srv.run(cs.caption_graph(seed=31), timeout=PROMPT_TIMEOUT)
+    first = srv.run(api_graphs.caption_graph(seed=31), timeout=PROMPT_TIMEOUT)
     assert_success(srv, first)
     offset = srv.log_offset()
-    second = srv.run(cs.caption_graph(seed=32), timeout=PROMPT_TIMEOUT)
+    second = srv.run(api_graphs.caption_graph(seed=32), timeout=PROMPT_TIMEOUT)
     assert_success(srv, second)
     cached = cs.cached_nodes(second)
     assert {"1", "2", "3"} <= cached, cached            # image and both loaders come from the cache

@@ -7,7 +7,7 @@ linked as custom_nodes/mils_nodes, tiny random models). The real models the exam
 needed: each API twin is run with the tiny ones put in their place (models/LLM/tiny-llama,
 models/mils/tiny-clip for SigLIP and PickScore, models/mils/tiny-clap for CLAP, a random VGG19 trunk
 in models/mils/vgg19-tiny, the tiny SD1.5 checkpoint) and tiny sizes (64 px, 2 sampling steps, one
-MILS step), with examples/cat.jpg, examples/coffee.jpg, a generated WAV and a generated MP4 as the
+MILS step), with assets/cat.jpg, assets/coffee.jpg, a generated WAV and a generated MP4 as the
 inputs the files name. Also checked here: the stored core-node schemas (tests/data/core_nodes.json)
 match the server, ComfyUI lists the examples as the pack's templates and serves their thumbnails,
 comfy-cli turns every UI file into exactly its API twin, and a UI file runs through `comfy run` too.
@@ -46,7 +46,9 @@ def tiny_values(class_type: str, inputs: dict) -> dict:
     if class_type == "MILSGramStyle":
         return {"features": TINY_VGG, "size": 64}
     if class_type == "MILSLoop":
-        return {"keep": 2, "new_per_step": 2, "steps": 1, "preview_size": 64, "render_steps": 2, "render_batch": 2}
+        return {"keep": 2, "new_per_step": 2, "steps": 1}
+    if class_type == "MILSRenderer":
+        return {"width": 64, "height": 64, "steps": 2, "batch": 2}
     if class_type == "CheckpointLoaderSimple":
         return {"ckpt_name": cs.CKPT_NAME}
     if class_type == "EmptyLatentImage":
@@ -144,7 +146,7 @@ def prepare_inputs(base: Path) -> None:
         shutil.rmtree(base / "build", ignore_errors=True)
     inp = base / "input"
     named = inputs_named()
-    photos = [cs.REPO / "examples" / "cat.jpg", cs.REPO / "examples" / "coffee.jpg"]
+    photos = [cs.REPO / "assets" / "cat.jpg", cs.REPO / "assets" / "coffee.jpg"]
     for i, name in enumerate(sorted(named["image"], key=lambda n: n != "example.png")):
         shutil.copy(photos[min(i, 1)], inp / name)
     for name in named["audio"]:

@@ -1,13 +1,13 @@
 """Rebuild the example workflows in the real ComfyUI editor: UI format, API twin and thumbnail each.
 
-    COMFY_DIR=/path/to/ComfyUI .venv/bin/python -m example_workflows.build_examples [NAME ...]   # from the repo root
+    COMFY_DIR=/path/to/ComfyUI .venv/bin/python -m devkit.build_workflows [NAME ...]   # from the repo root
 
 Needs what the opt-in editor tests need (tests/comfyui/test_browser.py): a ComfyUI source tree with its
 venv next to it (COMFY_DIR), Chromium at /usr/bin/chromium (or MILS_CHROMIUM) and, in the python running
 this script, playwright, Pillow and PyAV. It starts ComfyUI (main.py --cpu, 127.0.0.1, a temporary
 --base-directory with this checkout linked as custom_nodes/mils_nodes, empty placeholders named like
-the real models, examples/cat.jpg as input/example.png and examples/coffee.jpg as input/style.jpg),
-then for each workflow in WORKFLOWS below, in headless Chromium:
+the real models, assets/cat.jpg as input/example.png and assets/coffee.jpg as input/style.jpg),
+then for each workflow in devkit/workflow_specs.py, in headless Chromium, into workflows/:
 
   * creates the nodes with LiteGraph.createNode (so node ids are 1..n in the order listed), sets the
     widget values, connects them, lays them out in groups and fits the view;
@@ -22,11 +22,12 @@ and finally opens the template browser and screenshots the pack's page to artifa
 Full-window screenshots of each graph go to artifacts/workflows/. tests/test_workflows.py checks the
 result offline; tests/comfyui/test_workflows_run.py runs every API twin through ``comfy run``.
 
-Why this folder: ComfyUI (app/custom_node_manager.py) lists every ``*.json`` directly inside a pack's
-``example_workflows``, ``example``, ``examples``, ``workflow`` or ``workflows`` folder as a template,
-but serves the files (and their ``.jpg`` thumbnails) from the first of those folders that exists, in
-that order. This pack has ``examples/`` (media for the CLI), so only ``example_workflows/`` works, and
-the API twins live in ``api/`` below it so they are not listed as templates.
+Why workflows/: ComfyUI (app/custom_node_manager.py) lists every ``*.json`` directly inside a pack's
+``example_workflows``, ``example``, ``examples``, ``workflow`` or ``workflows`` folder as a template
+(newer versions glob ``*example*`` and ``*workflow*``), but serves the files (and their ``.jpg``
+thumbnails) from the first such folder that exists. So no other top-level folder of this pack has
+either word in its name (the CLI's sample media are in ``assets/``), and the API twins live in
+``workflows/api/``, one level down, where they are not listed as templates.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ from pathlib import Path
 
 from devkit import comfy_server as cs
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parent.parent
+HERE = REPO / "workflows"
 ARTIFACTS = REPO / "artifacts"
 
 CHROMIUM = os.environ.get("MILS_CHROMIUM", "/usr/bin/chromium")
@@ -51,212 +52,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 VIEWPORT = (2560, 1600)
 THUMB_BOX = (1280, 1000)   # thumbnails are scaled down to fit this box
 
-# --- the workflows ------------------------------------------------------------------------------
-# Each: nodes (ids 1..n in this order), links (from id, output name, to id, input name) and blocks
-# (one group each; blocks with the same "row" go left to right, rows top to bottom; inside a block,
-# columns of node ids top to bottom).
-
-LLM_MODEL = "qwen2.5-1.5b-instruct"        # `mils download` / MILS Download Model preset names
-CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
-PLACEHOLDER_MODELS = [f"LLM/{LLM_MODEL}", "mils/siglip-b16", "mils/pickscore", "mils/clap-htsat", "mils/vgg19"]
-
-LLM = {"type": "MILSLocalLLM", "values": {"model": LLM_MODEL, "hub_id": "", "dtype": "auto", "device": "auto",
-                                          "keep_loaded": True}}
-CKPT = {"type": "CheckpointLoaderSimple", "values": {"ckpt_name": CHECKPOINT}}
-LATENT = {"type": "EmptyLatentImage", "values": {"width": 512, "height": 512, "batch_size": 1}}
-DECODE = {"type": "VAEDecode", "size": [200, 50]}
-NEGATIVE = "blurry, low quality"
-
-
-def scorer(model):
-    return {"type": "MILSScorerLoader", "values": {"model": model, "kind": "auto", "source": "", "dtype": "auto",
-                                                   "device": "auto", "keep_loaded": True}}
-
-
-def loop(task, title, **values):
-    v = {"task": task, "budget": "preview", "keep": 0, "new_per_step": 0, "steps": 0, "patience": 0, "seed": 0,
-         "control_after_generate": "fixed", "text": "", "initial": "", "sampler_name": "euler",
-         "scheduler": "normal", "render_steps": 8, "cfg": 7.0, "preview_size": 256, "render_batch": 4,
-         "negative": "", "denoise": 0.6}
-    v.update(values)
-    return {"type": "MILSLoop", "title": title, "values": v}
-
-
-def text_preview(title):
-    return {"type": "PreviewAny", "title": title, "size": [360, 160]}
-
-
-def curve_preview():
-    return {"type": "PreviewImage", "title": "Score per step", "size": [360, 300]}
-
-
-def ksampler(title):
-    return {"type": "KSampler", "title": title,
-            "values": {"seed": 0, "control_after_generate": "randomize", "steps": 20, "cfg": 7.0,
-                       "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}}
-
-
-def clip_text(title, text=""):
-    return {"type": "CLIPTextEncode", "title": title, "values": {"text": text}, "size": [400, 160]}
-
-
-def save(prefix):
-    return {"type": "SaveImage", "values": {"filename_prefix": prefix}, "size": [320, 340]}
-
-
-def load_image(image, title=None):
-    return {"type": "LoadImage", "title": title, "values": {"image": image}, "size": [300, 330]}
-
-
-WORKFLOWS: dict[str, dict] = {}
-
-WORKFLOWS["image_captioning"] = {
-    "nodes": [
-        load_image("example.png"),                                   # 1
-        LLM,                                                         # 2
-        scorer("siglip-b16"),                                        # 3
-        loop("image_caption", "MILS Loop (image caption)"),          # 4
-        text_preview("Best caption"),                                # 5
-        curve_preview(),                                             # 6
-    ],
-    "links": [(2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"), (1, "IMAGE", 4, "image"),
-              (4, "best_prompt", 5, "source"), (4, "score_curve", 6, "images")],
-    "blocks": [
-        {"title": "Image to caption", "columns": [[1]]},
-        {"title": "MILS: the LLM proposes captions, SigLIP scores them against the image", "columns": [[2, 3], [4]]},
-        {"title": "Result", "columns": [[5, 6]]},
-    ],
-}
-
-WORKFLOWS["video_captioning"] = {
-    "nodes": [
-        {"type": "LoadVideo", "values": {"file": "example.mp4"}, "size": [300, 300]},   # 1
-        {"type": "GetVideoComponents", "size": [300, 70]},                               # 2
-        LLM,                                                                             # 3
-        scorer("siglip-b16"),                                                            # 4
-        loop("video_caption", "MILS Loop (video caption)"),                              # 5
-        text_preview("Best caption"),                                                    # 6
-        curve_preview(),                                                                 # 7
-    ],
-    "links": [(1, "VIDEO", 2, "video"), (3, "llm", 5, "llm"), (4, "scorer", 5, "scorer"), (2, "images", 5, "image"),
-              (5, "best_prompt", 6, "source"), (5, "score_curve", 7, "images")],
-    "blocks": [
-        {"title": "Video to caption (a short clip: every frame is decoded)", "columns": [[1, 2]]},
-        {"title": "MILS: the LLM proposes captions, SigLIP scores them against the frames", "columns": [[3, 4], [5]]},
-        {"title": "Result", "columns": [[6, 7]]},
-    ],
-}
-
-WORKFLOWS["audio_captioning"] = {
-    "nodes": [
-        {"type": "LoadAudio", "values": {"audio": "example.wav"}, "size": [300, 140]},  # 1
-        LLM,                                                                             # 2
-        scorer("clap-htsat"),                                                            # 3
-        loop("audio_caption", "MILS Loop (audio caption)"),                              # 4
-        text_preview("Best caption"),                                                    # 5
-        curve_preview(),                                                                 # 6
-    ],
-    "links": [(2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"), (1, "AUDIO", 4, "audio"),
-              (4, "best_prompt", 5, "source"), (4, "score_curve", 6, "images")],
-    "blocks": [
-        {"title": "Sound to caption", "columns": [[1]]},
-        {"title": "MILS: the LLM proposes captions, CLAP scores them against the sound", "columns": [[2, 3], [4]]},
-        {"title": "Result", "columns": [[5, 6]]},
-    ],
-}
-
-WORKFLOWS["prompt_enhancement"] = {
-    "nodes": [
-        CKPT,                                                                            # 1
-        LLM,                                                                             # 2
-        scorer("pickscore"),                                                             # 3
-        loop("t2i_enhance", "MILS Loop (prompt enhancement)", text="a lighthouse on a cliff at sunset",
-             negative=NEGATIVE),                                                         # 4
-        text_preview("Best prompt"),                                                     # 5
-        {"type": "PreviewImage", "title": "Best preview render", "size": [300, 300]},    # 6
-        clip_text("CLIP Text Encode (best prompt)"),                                     # 7
-        clip_text("CLIP Text Encode (negative)", NEGATIVE),                              # 8
-        LATENT,                                                                          # 9
-        ksampler("KSampler (best prompt)"),                                              # 10
-        DECODE,                                                                          # 11
-        save("MILS_enhanced"),                                                           # 12
-        ksampler("KSampler (Loop's conditioning)"),                                      # 13
-        DECODE,                                                                          # 14
-        save("MILS_enhanced_cond"),                                                      # 15
-    ],
-    "links": [(2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"),
-              (1, "MODEL", 4, "model"), (1, "CLIP", 4, "clip"), (1, "VAE", 4, "vae"),
-              (4, "best_prompt", 5, "source"), (4, "best_image", 6, "images"),
-              (4, "best_prompt", 7, "text"), (1, "CLIP", 7, "clip"), (1, "CLIP", 8, "clip"),
-              (1, "MODEL", 10, "model"), (7, "CONDITIONING", 10, "positive"), (8, "CONDITIONING", 10, "negative"),
-              (9, "LATENT", 10, "latent_image"), (10, "LATENT", 11, "samples"), (1, "VAE", 11, "vae"),
-              (11, "IMAGE", 12, "images"),
-              (1, "MODEL", 13, "model"), (4, "conditioning", 13, "positive"), (8, "CONDITIONING", 13, "negative"),
-              (9, "LATENT", 13, "latent_image"), (13, "LATENT", 14, "samples"), (1, "VAE", 14, "vae"),
-              (14, "IMAGE", 15, "images")],
-    "blocks": [
-        {"title": "MILS: rewrites of your prompt are rendered with your checkpoint and scored by PickScore",
-         "columns": [[1, 2, 3], [4], [5, 6]]},
-        {"title": "Stock txt2img with the best prompt (or with the Loop's conditioning output)",
-         "columns": [[7, 8, 9], [10, 13], [11, 14], [12, 15]]},
-    ],
-}
-
-WORKFLOWS["style_transfer"] = {
-    "nodes": [
-        load_image("example.png", "Content image"),                                     # 1
-        load_image("style.jpg", "Style image"),                                         # 2
-        CKPT,                                                                            # 3
-        LLM,                                                                             # 4
-        {"type": "MILSGramStyle", "values": {"features": "vgg19", "style_weight": 1000.0, "content_weight": 1.0,
-                                             "size": 256}},                              # 5
-        loop("style_transfer", "MILS Loop (style transfer)"),                            # 6
-        save("MILS_style"),                                                              # 7
-        text_preview("Best edit instruction"),                                           # 8
-    ],
-    "links": [(2, "IMAGE", 5, "style_image"), (1, "IMAGE", 5, "content_image"),
-              (4, "llm", 6, "llm"), (5, "scorer", 6, "style_scorer"),
-              (3, "MODEL", 6, "model"), (3, "CLIP", 6, "clip"), (3, "VAE", 6, "vae"), (1, "IMAGE", 6, "content_image"),
-              (6, "best_image", 7, "images"), (6, "best_prompt", 8, "source")],
-    "blocks": [
-        {"title": "Your photo and the style", "columns": [[1, 2]]},
-        {"title": "MILS: the LLM writes edits, your checkpoint applies them, VGG19 Gram style loss ranks them",
-         "columns": [[3, 4, 5], [6]]},
-        {"title": "Result", "columns": [[7, 8]]},
-    ],
-}
-
-WORKFLOWS["embedding_arithmetic"] = {
-    "nodes": [
-        load_image("example.png"),                                                       # 1
-        LLM,                                                                             # 2
-        scorer("siglip-b16"),                                                            # 3
-        {"type": "MILSEmbeddingArithmetic",
-         "values": {"text_terms": "-1 a photo\n+1 a watercolor painting", "image_a_weight": 1.0,
-                    "image_b_weight": 1.0, "audio_weight": 1.0}},                        # 4
-        loop("invert", "MILS Loop (embedding to prompt)"),                               # 5
-        text_preview("Best prompt"),                                                     # 6
-        CKPT,                                                                            # 7
-        clip_text("CLIP Text Encode (best prompt)"),                                     # 8
-        clip_text("CLIP Text Encode (negative)", NEGATIVE),                              # 9
-        LATENT,                                                                          # 10
-        ksampler("KSampler"),                                                            # 11
-        DECODE,                                                                          # 12
-        save("MILS_arithmetic"),                                                         # 13
-    ],
-    "links": [(3, "scorer", 4, "scorer"), (1, "IMAGE", 4, "image_a"),
-              (2, "llm", 5, "llm"), (3, "scorer", 5, "scorer"), (4, "target", 5, "target"),
-              (5, "best_prompt", 6, "source"),
-              (5, "best_prompt", 8, "text"), (7, "CLIP", 8, "clip"), (7, "CLIP", 9, "clip"),
-              (7, "MODEL", 11, "model"), (8, "CONDITIONING", 11, "positive"), (9, "CONDITIONING", 11, "negative"),
-              (10, "LATENT", 11, "latent_image"), (11, "LATENT", 12, "samples"), (7, "VAE", 12, "vae"),
-              (12, "IMAGE", 13, "images")],
-    "blocks": [
-        {"title": "The photo - 'a photo' + 'a watercolor painting', in SigLIP's space", "columns": [[1, 3], [4]]},
-        {"title": "MILS: the LLM searches a prompt with that embedding", "columns": [[2], [5], [6]]},
-        {"title": "Stock txt2img with that prompt", "columns": [[7], [8, 9, 10], [11], [12, 13]]},
-    ],
-}
+from devkit.workflow_specs import CHECKPOINT, PLACEHOLDER_MODELS, WORKFLOWS
 
 # --- the editor -----------------------------------------------------------------------------------
 
@@ -358,17 +154,26 @@ def make_base(base: Path) -> Path:
     """custom_nodes/mils_nodes -> this checkout, empty models named like the real ones, input media."""
     (base / "custom_nodes").mkdir(parents=True)
     (base / "custom_nodes" / cs.PACK_NAME).symlink_to(REPO, target_is_directory=True)
-    for sub in PLACEHOLDER_MODELS:
-        (base / "models" / sub).mkdir(parents=True)
-    (base / "models" / "checkpoints").mkdir(parents=True)
-    (base / "models" / "checkpoints" / CHECKPOINT).write_bytes(b"")
-    inp = base / "input"
-    inp.mkdir()
-    shutil.copy(REPO / "examples" / "cat.jpg", inp / "example.png")
-    shutil.copy(REPO / "examples" / "coffee.jpg", inp / "style.jpg")
-    write_wav(inp / "example.wav")
-    write_mp4(inp / "example.mp4", REPO / "examples" / "cat.jpg")
+    write_placeholders(base / "models")
+    write_inputs(base / "input")
     return base
+
+
+def write_placeholders(models: Path) -> None:
+    """Empty files and folders named like the models the example workflows name (nothing is loaded)."""
+    for sub in PLACEHOLDER_MODELS:
+        (models / sub).mkdir(parents=True, exist_ok=True)
+    (models / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (models / "checkpoints" / CHECKPOINT).write_bytes(b"")
+
+
+def write_inputs(inp: Path) -> None:
+    """The media files the example workflows load from ComfyUI's input/ folder."""
+    inp.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "assets" / "cat.jpg", inp / "example.png")
+    shutil.copy(REPO / "assets" / "coffee.jpg", inp / "style.jpg")
+    write_wav(inp / "example.wav")
+    write_mp4(inp / "example.mp4", REPO / "assets" / "cat.jpg")
 
 
 def write_wav(path: Path, seconds: float = 2.0, rate: int = 48000) -> None:
@@ -454,7 +259,7 @@ def build(srv, names: list[str]) -> None:
                 assert r["ids"] == list(range(1, len(spec["nodes"]) + 1)), (name, r["ids"])
                 assert not r["overlaps"], (name, r["overlaps"])
                 workflow = json.loads(r["workflow"])
-                workflow["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mils_nodes/example_workflows/{name}"))
+                workflow["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mils_nodes/workflows/{name}"))
                 workflow.get("extra", {}).pop("ds", None)   # no saved view: the editor fits the graph to the window
                 api = schema_inputs_only(json.loads(r["api"]), object_info)
                 (HERE / f"{name}.json").write_text(json.dumps(workflow, indent=1) + "\n")
@@ -517,7 +322,7 @@ def main(argv: list[str]) -> None:
     if cs.skip_reason():
         raise SystemExit(cs.skip_reason())
     paths = cs.comfy_paths()
-    with tempfile.TemporaryDirectory(prefix="mils-examples-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mils-workflows-") as tmp:
         base = make_base(Path(tmp) / "base")
         srv = cs.start_server(base, paths)
         try:

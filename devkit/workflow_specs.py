@@ -1,0 +1,216 @@
+"""The example workflows, as data: nodes, links and layout blocks; devkit/build_workflows.py builds them.
+
+Each: nodes (ids 1..n in this order), links (from id, output name, to id, input name) and blocks
+(one group each; blocks with the same "row" go left to right, rows top to bottom; inside a block,
+columns of node ids top to bottom). Widget values are set by name.
+"""
+from __future__ import annotations
+
+LLM_MODEL = "qwen3-1.7b"       # `mils download` / MILS Download Model preset names
+CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
+PLACEHOLDER_MODELS = [f"LLM/{LLM_MODEL}", "mils/siglip2-b16", "mils/pickscore", "mils/clap-htsat", "mils/vgg19"]
+
+LLM = {"type": "MILSLocalLLM", "values": {"model": LLM_MODEL, "hub_id": "", "dtype": "auto", "device": "auto",
+                                          "keep_loaded": True}}
+CKPT = {"type": "CheckpointLoaderSimple", "values": {"ckpt_name": CHECKPOINT}}
+LATENT = {"type": "EmptyLatentImage", "values": {"width": 512, "height": 512, "batch_size": 1}}
+DECODE = {"type": "VAEDecode", "size": [200, 50]}
+NEGATIVE = "blurry, low quality"
+
+
+def scorer(model):
+    return {"type": "MILSScorerLoader", "values": {"model": model, "kind": "auto", "source": "", "dtype": "auto",
+                                                   "device": "auto", "keep_loaded": True}}
+
+
+def loop(task, title, **values):
+    v = {"task": task, "budget": "preview", "keep": 0, "new_per_step": 0, "steps": 0, "parallel": 0, "patience": 0,
+         "seed": 0, "control_after_generate": "fixed", "resume": True, "text": "", "initial": ""}
+    v.update(values)
+    return {"type": "MILSLoop", "title": title, "values": v}
+
+
+def renderer(title="MILS Renderer (previews)", **values):
+    v = {"sampler_name": "euler", "scheduler": "normal", "steps": 8, "cfg": 7.0, "width": 256, "height": 256,
+         "negative": "", "batch": 4, "denoise": 0.6}
+    v.update(values)
+    return {"type": "MILSRenderer", "title": title, "values": v}
+
+
+def text_preview(title):
+    return {"type": "PreviewAny", "title": title, "size": [360, 160]}
+
+
+def curve_preview():
+    return {"type": "PreviewImage", "title": "Score per step", "size": [360, 300]}
+
+
+def ksampler(title):
+    return {"type": "KSampler", "title": title,
+            "values": {"seed": 0, "control_after_generate": "randomize", "steps": 20, "cfg": 7.0,
+                       "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}}
+
+
+def clip_text(title, text=""):
+    return {"type": "CLIPTextEncode", "title": title, "values": {"text": text}, "size": [400, 160]}
+
+
+def save(prefix):
+    return {"type": "SaveImage", "values": {"filename_prefix": prefix}, "size": [320, 340]}
+
+
+def load_image(image, title=None):
+    return {"type": "LoadImage", "title": title, "values": {"image": image}, "size": [300, 330]}
+
+
+WORKFLOWS: dict[str, dict] = {}
+
+WORKFLOWS["image_captioning"] = {
+    "nodes": [
+        load_image("example.png"),                                   # 1
+        LLM,                                                         # 2
+        scorer("siglip2-b16"),                                        # 3
+        loop("image_caption", "MILS Loop (image caption)"),          # 4
+        text_preview("Best caption"),                                # 5
+        curve_preview(),                                             # 6
+    ],
+    "links": [(2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"), (1, "IMAGE", 4, "image"),
+              (4, "best_prompt", 5, "source"), (4, "score_curve", 6, "images")],
+    "blocks": [
+        {"title": "Image to caption", "columns": [[1]]},
+        {"title": "MILS: the LLM proposes captions, SigLIP scores them against the image", "columns": [[2, 3], [4]]},
+        {"title": "Result", "columns": [[5, 6]]},
+    ],
+}
+
+WORKFLOWS["video_captioning"] = {
+    "nodes": [
+        {"type": "LoadVideo", "values": {"file": "example.mp4"}, "size": [300, 300]},   # 1
+        LLM,                                                                             # 2
+        scorer("siglip2-b16"),                                                           # 3
+        loop("video_caption", "MILS Loop (video caption)"),                              # 4
+        text_preview("Best caption"),                                                    # 5
+        curve_preview(),                                                                 # 6
+    ],
+    "links": [(1, "VIDEO", 4, "video"), (2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"),
+              (4, "best_prompt", 5, "source"), (4, "score_curve", 6, "images")],
+    "blocks": [
+        {"title": "Video to caption (a short clip: every frame is decoded)", "columns": [[1]]},
+        {"title": "MILS: the LLM proposes captions, SigLIP 2 scores them against the frames", "columns": [[2, 3], [4]]},
+        {"title": "Result", "columns": [[5, 6]]},
+    ],
+}
+
+WORKFLOWS["audio_captioning"] = {
+    "nodes": [
+        {"type": "LoadAudio", "values": {"audio": "example.wav"}, "size": [300, 140]},  # 1
+        LLM,                                                                             # 2
+        scorer("clap-htsat"),                                                            # 3
+        loop("audio_caption", "MILS Loop (audio caption)"),                              # 4
+        text_preview("Best caption"),                                                    # 5
+        curve_preview(),                                                                 # 6
+    ],
+    "links": [(2, "llm", 4, "llm"), (3, "scorer", 4, "scorer"), (1, "AUDIO", 4, "audio"),
+              (4, "best_prompt", 5, "source"), (4, "score_curve", 6, "images")],
+    "blocks": [
+        {"title": "Sound to caption", "columns": [[1]]},
+        {"title": "MILS: the LLM proposes captions, CLAP scores them against the sound", "columns": [[2, 3], [4]]},
+        {"title": "Result", "columns": [[5, 6]]},
+    ],
+}
+
+WORKFLOWS["prompt_enhancement"] = {
+    "nodes": [
+        CKPT,                                                                            # 1
+        LLM,                                                                             # 2
+        scorer("pickscore"),                                                             # 3
+        renderer(negative=NEGATIVE),                                                     # 4
+        loop("t2i_enhance", "MILS Loop (prompt enhancement)", text="a lighthouse on a cliff at sunset"),  # 5
+        text_preview("Best prompt"),                                                     # 6
+        {"type": "PreviewImage", "title": "Best preview render", "size": [300, 300]},    # 7
+        clip_text("CLIP Text Encode (best prompt)"),                                     # 8
+        clip_text("CLIP Text Encode (negative)", NEGATIVE),                              # 9
+        LATENT,                                                                          # 10
+        ksampler("KSampler (best prompt)"),                                              # 11
+        DECODE,                                                                          # 12
+        save("MILS_enhanced"),                                                           # 13
+        ksampler("KSampler (Loop's conditioning)"),                                      # 14
+        DECODE,                                                                          # 15
+        save("MILS_enhanced_cond"),                                                      # 16
+    ],
+    "links": [(1, "MODEL", 4, "model"), (1, "CLIP", 4, "clip"), (1, "VAE", 4, "vae"),
+              (2, "llm", 5, "llm"), (3, "scorer", 5, "scorer"), (4, "renderer", 5, "renderer"),
+              (5, "best_prompt", 6, "source"), (5, "best_image", 7, "images"),
+              (5, "best_prompt", 8, "text"), (1, "CLIP", 8, "clip"), (1, "CLIP", 9, "clip"),
+              (1, "MODEL", 11, "model"), (8, "CONDITIONING", 11, "positive"), (9, "CONDITIONING", 11, "negative"),
+              (10, "LATENT", 11, "latent_image"), (11, "LATENT", 12, "samples"), (1, "VAE", 12, "vae"),
+              (12, "IMAGE", 13, "images"),
+              (1, "MODEL", 14, "model"), (5, "conditioning", 14, "positive"), (9, "CONDITIONING", 14, "negative"),
+              (10, "LATENT", 14, "latent_image"), (14, "LATENT", 15, "samples"), (1, "VAE", 15, "vae"),
+              (15, "IMAGE", 16, "images")],
+    "blocks": [
+        {"title": "MILS: rewrites of your prompt are rendered with your checkpoint and scored by PickScore",
+         "columns": [[1, 4], [2, 3], [5], [6, 7]]},
+        {"title": "Stock txt2img with the best prompt (or with the Loop's conditioning output)",
+         "columns": [[8, 9, 10], [11, 14], [12, 15], [13, 16]]},
+    ],
+}
+
+WORKFLOWS["style_transfer"] = {
+    "nodes": [
+        load_image("example.png", "Content image"),                                     # 1
+        load_image("style.jpg", "Style image"),                                         # 2
+        CKPT,                                                                            # 3
+        LLM,                                                                             # 4
+        {"type": "MILSGramStyle", "values": {"features": "vgg19", "style_weight": 1000.0, "content_weight": 1.0,
+                                             "size": 256}},                              # 5
+        renderer("MILS Renderer (edits of the photo)"),                                  # 6
+        loop("style_transfer", "MILS Loop (style transfer)"),                            # 7
+        save("MILS_style"),                                                              # 8
+        text_preview("Best edit instruction"),                                           # 9
+    ],
+    "links": [(2, "IMAGE", 5, "style_image"), (1, "IMAGE", 5, "content_image"),
+              (3, "MODEL", 6, "model"), (3, "CLIP", 6, "clip"), (3, "VAE", 6, "vae"), (1, "IMAGE", 6, "content_image"),
+              (4, "llm", 7, "llm"), (5, "scorer", 7, "style_scorer"), (6, "renderer", 7, "renderer"),
+              (7, "best_image", 8, "images"), (7, "best_prompt", 9, "source")],
+    "blocks": [
+        {"title": "Your photo and the style", "columns": [[1, 2]]},
+        {"title": "MILS: the LLM writes edits, your checkpoint applies them, VGG19 Gram style loss ranks them",
+         "columns": [[3, 6], [4, 5], [7]]},
+        {"title": "Result", "columns": [[8, 9]]},
+    ],
+}
+
+WORKFLOWS["embedding_arithmetic"] = {
+    "nodes": [
+        load_image("example.png"),                                                       # 1
+        LLM,                                                                             # 2
+        scorer("siglip2-b16"),                                                           # 3
+        {"type": "MILSArithmeticTerm", "title": "MILS Arithmetic Term (the photo)",
+         "values": {"weight": 1.0, "text": ""}},                                         # 4
+        {"type": "MILSEmbeddingArithmetic",
+         "values": {"text_terms": "-1 a photo\n+1 a watercolor painting"}},              # 5
+        loop("invert", "MILS Loop (embedding to prompt)"),                               # 6
+        text_preview("Best prompt"),                                                     # 7
+        CKPT,                                                                            # 8
+        clip_text("CLIP Text Encode (best prompt)"),                                     # 9
+        clip_text("CLIP Text Encode (negative)", NEGATIVE),                              # 10
+        LATENT,                                                                          # 11
+        ksampler("KSampler"),                                                            # 12
+        DECODE,                                                                          # 13
+        save("MILS_arithmetic"),                                                         # 14
+    ],
+    "links": [(1, "IMAGE", 4, "image"), (4, "terms", 5, "terms"), (3, "scorer", 5, "scorer"),
+              (2, "llm", 6, "llm"), (3, "scorer", 6, "scorer"), (5, "target", 6, "target"),
+              (6, "best_prompt", 7, "source"),
+              (6, "best_prompt", 9, "text"), (8, "CLIP", 9, "clip"), (8, "CLIP", 10, "clip"),
+              (8, "MODEL", 12, "model"), (9, "CONDITIONING", 12, "positive"), (10, "CONDITIONING", 12, "negative"),
+              (11, "LATENT", 12, "latent_image"), (12, "LATENT", 13, "samples"), (8, "VAE", 13, "vae"),
+              (13, "IMAGE", 14, "images")],
+    "blocks": [
+        {"title": "The photo - 'a photo' + 'a watercolor painting', in SigLIP 2's space",
+         "columns": [[1], [3, 4], [5]]},
+        {"title": "MILS: the LLM searches a prompt with that embedding", "columns": [[2], [6], [7]]},
+        {"title": "Stock txt2img with that prompt", "columns": [[8], [9, 10, 11], [12], [13, 14]]},
+    ],
+}
