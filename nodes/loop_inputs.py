@@ -35,21 +35,17 @@ class LoopInputs:
     initial: str = ""
 
 
+# task auto: the first connected socket of this list decides
+AUTO_TASKS = [("style_scorer", "style_transfer"), ("target", "invert"), ("renderer", "t2i_enhance"),
+              ("video", "video_caption"), ("audio", "audio_caption"), ("image", "image_caption")]
+
+
 def pick_task(task: str, given: LoopInputs) -> str:
     if task != "auto":
         return task
-    if given.style_scorer is not None:
-        return "style_transfer"
-    if given.target is not None:
-        return "invert"
-    if given.renderer is not None:
-        return "t2i_enhance"
-    if given.video is not None:
-        return "video_caption"
-    if given.audio is not None:
-        return "audio_caption"
-    if given.image is not None:
-        return "image_caption"
+    for socket, name in AUTO_TASKS:
+        if getattr(given, socket) is not None:
+            return name
     if given.text.strip():
         return "invert"
     raise node_error("image", "something to work on: connect an IMAGE, VIDEO or AUDIO to caption, or a renderer "

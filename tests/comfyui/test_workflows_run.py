@@ -26,6 +26,7 @@ import pytest
 import test_workflows as tw
 
 from devkit import comfy_server as cs
+from devkit.build_workflows import write_mp4, write_wav
 
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(cs.skip_reason() is not None, reason=cs.skip_reason() or "")]
@@ -76,37 +77,6 @@ def tiny_ui(ui: dict, object_info: dict) -> dict:
     return out
 
 
-def write_wav(path: Path, seconds: float = 1.0, rate: int = 48000) -> None:
-    import math
-    import struct
-    import wave
-
-    n = int(seconds * rate)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / rate)))
-                               for i in range(n)))
-
-
-def write_mp4(path: Path, image: Path, frames: int = 8, size: int = 64) -> None:
-    import av
-    from PIL import Image
-
-    img = Image.open(image).convert("RGB").resize((size, size))
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=8)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for i in range(frames):
-            frame = img.rotate(8 * i)
-            for packet in stream.encode(av.VideoFrame.from_image(frame)):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-
-
 def write_tiny_vgg19(folder: Path) -> None:
     """A random VGG19 trunk (the conv layers the Gram scorer reads) in timm's layout."""
     import torch
@@ -150,9 +120,9 @@ def prepare_inputs(base: Path) -> None:
     for i, name in enumerate(sorted(named["image"], key=lambda n: n != "example.png")):
         shutil.copy(photos[min(i, 1)], inp / name)
     for name in named["audio"]:
-        write_wav(inp / name)
+        write_wav(inp / name, seconds=1.0)
     for name in named["video"]:
-        write_mp4(inp / name, photos[0])
+        write_mp4(inp / name, photos[0], frames=8, size=(64, 64))
 
 
 # --- fixtures ----------------------------------------------------------------------------------
