@@ -124,3 +124,22 @@ def test_empty_prompts_file_and_batch_without_prompts(models, tmp_path, capsys):
     assert f"--prompts: expected a file with at least one prompt, got {empty}" in capsys.readouterr().err
     assert main(["enhance", "a cat", "--batch", "2", *_common(models, tmp_path / "o")]) == 2
     assert "--batch: expected --prompts FILE as well" in capsys.readouterr().err
+
+
+def test_the_searches_of_a_batch_share_pipeline_calls(models):  # noqa: F811
+    import math
+
+    from mils.jobs import Job, run_jobs
+    from mils.renderers import DiffusersRenderer, load_diffusers_pipeline
+    from mils.scorers.hf_clip import load_hf_clip
+
+    renderer = DiffusersRenderer(load_diffusers_pipeline(str(models["sd"]), "cpu", "float32"), width=PREVIEW,
+                                 height=PREVIEW, steps=2, batch_size=4)
+    encoder, llm = load_hf_clip(str(models["clip"])), ToyLLM()
+    jobs = [Job("t2i_enhance", llm, encoder, renderer=renderer, prompt=p, render_batch=4,
+                overrides={"keep": 2, "new_per_step": 3, "steps": 1, "patience": 0}) for p in PROMPTS]
+    out = run_jobs(jobs)
+    assert [o.result.stopped for o in out] == ["steps"] * 3
+    new = sum(o.result.history[1].new for o in out)
+    # the three prompts in one pipeline call, then the round's new candidates of all three, 4 per call
+    assert renderer.pipeline_calls == 1 + math.ceil(new / 4) < 2 * len(PROMPTS)
