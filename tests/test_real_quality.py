@@ -22,7 +22,7 @@ def runs():
 
     llm = load_transformers_generator(smollm2_gguf_path(), device="cpu")
     return equal_time_runs(llm, stand_in_encoder(), QUALITY_PHOTOS, (1, 4), budget_s=BUDGET_S, pool_limit=100,
-                           new_per_step=4, max_new_tokens=64)
+                           new_per_step=4, max_new_tokens=40)
 
 
 def test_both_modes_ran_every_photo_within_the_same_budget(runs):
