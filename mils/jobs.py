@@ -230,7 +230,8 @@ def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: Canc
 
 def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
              should_cancel: CancelFn | None = None) -> list[JobResult | Exception]:
-    """Jobs of one task with one generator in lockstep: one batched LLM call and one batched encode per step.
+    """Jobs of one task with one generator in lockstep: one batched LLM call and one batched encode per step,
+    and, for jobs that render on one renderer (t2i_enhance on one pipeline), their candidates rendered together.
 
     Each result equals the job run alone with the same seed where the backends are deterministic. A job
     that cannot be assembled or fails (bad input, LLM outage) fails alone: its slot holds the exception

@@ -10,6 +10,10 @@ of running that search alone with the same seed where the backends are determini
   requests in flight together for HTTP; a loop otherwise);
 * the new candidates of all searches whose scorers share a text-embedding cache (same encoder)
   are embedded in one batched encode, then each search scores its own from that cache;
+* the new candidates of all searches whose scorers render with one renderer and seed (prompt
+  enhancement of many prompts on one pipeline) are rendered together in batched renderer calls,
+  ``batch_size`` at a time (``mils.scorers.render.render_together``); the starting texts of the
+  searches that begin (no saved state to resume) are rendered together the same way;
 * each search keeps its own leaderboard, dedup, patience, budget and stop reason; one that stops
   leaves the batch and the others go on.
 
@@ -24,12 +28,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .cancel import cancel_scope
 from .errors import InputError
 from .generators.base import Generator, generate_many
 from .scorers.base import Scorer
+from .scorers.render import render_together
 from .search import CancelFn, Search, SearchConfig, SearchResult, StepRecord, start_search
 from .tasks import Task
 
@@ -60,9 +66,12 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
         raise InputError("items", "at least one search in the batch", "an empty batch")
     config.validate()
     with cancel_scope(should_cancel):
-        slots: list[Search | Exception] = [
-            _start(generator, task, item, config, i, use_pool_cache, progress, should_cancel, fresh)
-            for i, item in enumerate(items)]
+        made = [_new(generator, task, item, config, i, use_pool_cache, progress, should_cancel)
+                for i, item in enumerate(items)]
+        _render_starts([s for s, item in zip(made, items) if isinstance(s, Search)
+                        and (fresh or item.checkpoint is None or not Path(item.checkpoint).exists())])
+        slots: list[Search | Exception] = [s if isinstance(s, Exception) else _begin(s, item, i, fresh)
+                                           for i, (s, item) in enumerate(zip(made, items))]
         running = [s for s in slots if isinstance(s, Search)]
         while running:
             asks = [(s, s.request()) for s in running]
@@ -90,19 +99,34 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
         return [slot if isinstance(slot, Exception) else _finish(slot) for slot in slots]
 
 
-def _start(generator, task, item: SearchItem, config: SearchConfig, index: int, use_pool_cache: bool,
-           progress: BatchProgressFn | None, should_cancel, fresh: bool) -> Search | Exception:
+def _new(generator, task, item: SearchItem, config: SearchConfig, index: int, use_pool_cache: bool,
+         progress: BatchProgressFn | None, should_cancel) -> Search | Exception:
     cfg = item.config or config
     on_progress = None if progress is None else (lambda rec, total, i=index: progress(i, rec, total))
     try:
-        search = Search(item.scorer, task, item.start, cfg, generator_key=generator.key,
-                        parallel=cfg.replies_per_step(generator), intent=item.intent, use_pool_cache=use_pool_cache,
-                        progress=on_progress, should_cancel=should_cancel)
+        return Search(item.scorer, task, item.start, cfg, generator_key=generator.key,
+                      parallel=cfg.replies_per_step(generator), intent=item.intent, use_pool_cache=use_pool_cache,
+                      progress=on_progress, should_cancel=should_cancel)
+    except Exception as e:  # a failing input fails alone
+        log.warning("search %d of the batch failed to start: %s", index, e)
+        return e
+
+
+def _begin(search: Search, item: SearchItem, index: int, fresh: bool) -> Search | Exception:
+    try:
         start_search(search, item.checkpoint, fresh=fresh)
         return search
     except Exception as e:  # a failing input fails alone
         log.warning("search %d of the batch failed to start: %s", index, e)
         return e
+
+
+def _render_starts(beginning: list[Search]) -> None:
+    """The starting texts of the searches about to begin, rendered together where they share a renderer."""
+    try:
+        render_together([(s.scorer, s.unique_start()) for s in beginning])
+    except Exception as e:  # each search meets the failure again when it scores its start
+        log.warning("batched render of the starting texts failed, rendering one search at a time: %s", e)
 
 
 def _finish(search: Search) -> SearchResult | Exception:
@@ -124,7 +148,8 @@ def _text_caches(scorer: object) -> list[object]:
 
 
 def _score_all(to_score: list[tuple[Search, list[str]]]) -> None:
-    """One batched encode per shared text cache, then each search scores its own texts (cache hits)."""
+    """One batched encode per shared text cache and batched renders per shared renderer, then each search
+    scores its own texts (cache hits)."""
     t0 = time.perf_counter()
     by_cache: dict[int, tuple[object, list[str]]] = {}
     for search, texts in to_score:
@@ -135,6 +160,10 @@ def _score_all(to_score: list[tuple[Search, list[str]]]) -> None:
             cache.get(list(dict.fromkeys(texts)))
         except Exception as e:  # each search meets the failure again in its own score() below
             log.warning("batched encode failed, scoring one search at a time: %s", e)
+    try:
+        render_together([(search.scorer, texts) for search, texts in to_score])
+    except Exception as e:  # each search meets the failure again in its own score() below
+        log.warning("batched render failed, rendering one search at a time: %s", e)
     shared = (time.perf_counter() - t0) / max(1, len(to_score))
     for search, texts in to_score:
         t1 = time.perf_counter()

@@ -136,14 +136,17 @@ class Search:
     def done(self) -> bool:
         return self.stopped is not None
 
+    def unique_start(self) -> list[str]:
+        """The starting texts step 0 scores: the first of those that normalise alike, in order."""
+        first: dict[str, str] = {}
+        for t in self.start:
+            first.setdefault(normalize(t), t)
+        return list(first.values())
+
     def begin(self) -> None:
         """Score the starting texts once (step 0)."""
-        unique: list[str] = []
-        for t in self.start:
-            k = normalize(t)
-            if k not in self.board.seen:
-                self.board.seen.add(k)
-                unique.append(t)
+        unique = self.unique_start()
+        self.board.seen.update(normalize(t) for t in unique)
         t0 = time.perf_counter()
         score_fn = getattr(self.scorer, "score_pool", None) if self.use_pool_cache and len(unique) > 1 else None
         scores = (score_fn or self.scorer.score)(unique)

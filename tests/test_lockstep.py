@@ -159,3 +159,67 @@ def test_an_interrupt_raised_inside_the_llm_call_is_a_cancel():
     items = [SearchItem(OverlapScorer(t), POOL) for t in TARGETS[:2]]
     results = run_searches(Interrupting(), TASK, items, CFG, should_cancel=lambda: state["cancel"])
     assert all(r.stopped == "cancelled" for r in results)
+
+
+# --- searches that render (prompt enhancement): the new candidates of all searches rendered together -------------
+
+ENHANCE_PROMPTS = ["a light red poster", "a dark blue poster", "a green wall at night", "a light blue sky"]
+PAINT_VOCAB = ["red", "blue", "green", "light", "dark", "poster", "wall", "sky"]
+
+
+def _enhance_job(prompt, llm, encoder, renderer, render_batch=8, **over):
+    from mils.jobs import Job
+
+    return Job("t2i_enhance", llm, encoder, renderer=renderer, prompt=prompt, seed=1, render_batch=render_batch,
+               overrides={"keep": 3, "new_per_step": 4, "steps": 3, "patience": 0, **over})
+
+
+def test_enhance_jobs_in_lockstep_render_together_and_equal_each_run_alone():
+    from devkit.toys import ColourRenderer, ColourWordsEncoder
+    from mils.jobs import run_job, run_jobs
+
+    enc, renderer = ColourWordsEncoder(), ColourRenderer()
+    llm = BatchToyLLM()
+    llm.vocab = PAINT_VOCAB
+    together = run_jobs([_enhance_job(p, llm, enc, renderer) for p in ENHANCE_PROMPTS])
+    solo_renderers = [ColourRenderer() for _ in ENHANCE_PROMPTS]
+    solo_llm = BatchToyLLM()
+    solo_llm.vocab = PAINT_VOCAB
+    alone_results = [run_job(_enhance_job(p, solo_llm, enc, r)) for p, r in zip(ENHANCE_PROMPTS, solo_renderers)]
+    for got, want in zip(together, alone_results):
+        assert signature(got.result) == signature(want.result)
+        assert got.result.renders == want.result.renders
+    assert llm.batches == [len(ENHANCE_PROMPTS)] * 3            # one batched LLM call per round
+    # step 0: the four prompts in one render call; then each round's new candidates of all four searches
+    assert renderer.calls[0] == ENHANCE_PROMPTS
+    rendered = [t for call in renderer.calls for t in call]
+    assert len(rendered) == len(set(rendered))                   # nothing rendered twice
+    per_round = [sum(r.result.history[step].new for r in together) for step in (1, 2, 3)]
+    assert [len(c) for c in renderer.calls[1:]] == [min(8, n - k) for n in per_round for k in range(0, n, 8)]
+    solo_calls = sum(len(r.calls) for r in solo_renderers)
+    assert len(renderer.calls) < solo_calls
+
+
+def test_render_batch_bounds_the_shared_render_calls_and_a_failing_render_fails_alone():
+    from devkit.toys import ColourRenderer, ColourWordsEncoder
+    from mils.jobs import run_job, run_jobs
+
+    class Breaks(ColourRenderer):  # fails on any call that holds a rewrite of the "night" prompt
+        def render(self, texts, seed):
+            if any("night" in t and t != ENHANCE_PROMPTS[2] for t in texts):
+                raise RuntimeError("renderer crashed at night")
+            return super().render(texts, seed)
+
+    enc, renderer = ColourWordsEncoder(), Breaks()
+    llm = BatchToyLLM()
+    llm.vocab = PAINT_VOCAB
+    out = run_jobs([_enhance_job(p, llm, enc, renderer, render_batch=3) for p in ENHANCE_PROMPTS])
+    assert all(len(call) <= 3 for call in renderer.calls)
+    assert renderer.calls[0] == ENHANCE_PROMPTS[:3] and renderer.calls[1] == ENHANCE_PROMPTS[3:]
+    failed = out[2].result
+    assert failed.stopped == "error" and "at night" in failed.error and failed.best_text == ENHANCE_PROMPTS[2]
+    for i in (0, 1, 3):  # the others go on, rendered together, as if alone
+        solo = BatchToyLLM()
+        solo.vocab = PAINT_VOCAB
+        assert signature(out[i].result) == signature(run_job(_enhance_job(ENHANCE_PROMPTS[i], solo, enc,
+                                                                          ColourRenderer(), render_batch=3)).result)

@@ -15,7 +15,9 @@ from ..media import Media, load_media
 from ..tasks import get_task
 from .dataset import (
     UNFINISHED,
+    add_batch_arg,
     add_dataset_args,
+    check_batch,
     check_dataset_args,
     check_writable,
     finished,
@@ -42,9 +44,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, help="batch mode: folder for the result files (default: the input folder, "
                                             "or the manifest's)")
     p.add_argument("--frames", type=int, default=8, help="video: frames sampled uniformly (default 8)")
-    p.add_argument("--batch", type=int, metavar="N",
-                   help="batch mode: inputs whose searches step together, one batched LLM call per round "
-                        "(default 4 on a CPU, 8 with a GPU; 1 = one at a time)")
+    add_batch_arg(p, "batch mode: inputs")
     add_model_args(p)
     add_search_args(p)
     add_dataset_args(p)
@@ -101,17 +101,9 @@ def state_path(out_dir: Path, media: Path) -> Path:
     return out_dir / (media.name + STATE_SUFFIX)
 
 
-def default_batch() -> int:
-    """Inputs per lockstep batch when --batch is not given: more where the LLM runs on a GPU."""
-    import torch
-
-    return 8 if torch.cuda.is_available() else 4
-
-
 def run(args) -> int:
     check_dataset_args(args)
-    if args.batch is not None and args.batch < 1:
-        raise InputError("--batch", "at least 1 input per lockstep batch", repr(args.batch))
+    size = check_batch(args, "input")
     inputs, out_dir, batch = _dataset(args)
     if args.ray is not None:
         if not batch:
@@ -128,7 +120,6 @@ def run(args) -> int:
             failed.append(path)  # one bad file must not stop a batch
             print(f"mils: {path.name}: {exc}", file=sys.stderr)
     results = {}
-    size = args.batch or default_batch()
     for task_name in dict.fromkeys(m.task_name for _, m in loaded):
         search_config(get_task(task_name), args.preset, seed=args.seed, **overrides(args))  # bad options: once
         generator, encoder = load_generator(args, task_name), load_encoder(args, task_name)

@@ -1,6 +1,7 @@
-"""Dataset runs shared by `mils caption` and `mils enhance --prompts`: the --ray / --workers / --fresh
-options, which inputs are still to do (finished results with other settings are refused), and the
-Ray run with its summary. Ray itself is only touched through mils.distributed.
+"""Dataset runs shared by `mils caption` and `mils enhance --prompts`: the --batch (lockstep) and
+--ray / --workers / --fresh options, which inputs are still to do (finished results with other
+settings are refused), and the Ray run with its summary. Ray itself is only touched through
+mils.distributed.
 """
 from __future__ import annotations
 
@@ -28,6 +29,27 @@ def add_dataset_args(p) -> None:
     g.add_argument("--fresh", action="store_true",
                    help="recompute every input, finished or not (default: skip the finished ones, and refuse "
                         "results written with other settings)")
+
+
+def add_batch_arg(p, what: str, extra: str = "") -> None:
+    """--batch N: how many of the ``what`` (inputs, prompts) step together in one lockstep batch."""
+    p.add_argument("--batch", type=int, metavar="N",
+                   help=f"{what} whose searches step together, one batched LLM call per round{extra} "
+                        "(default 4 on a CPU, 8 with a GPU; 1 = one at a time)")
+
+
+def check_batch(args, what: str) -> int:
+    """The lockstep batch size: --batch (at least 1), else ``default_batch()``."""
+    if args.batch is not None and args.batch < 1:
+        raise InputError("--batch", f"at least 1 {what} per lockstep batch", repr(args.batch))
+    return args.batch or default_batch()
+
+
+def default_batch() -> int:
+    """Searches per lockstep batch when --batch is not given: more where the LLM runs on a GPU."""
+    import torch
+
+    return 8 if torch.cuda.is_available() else 4
 
 
 def check_dataset_args(args) -> None:

@@ -8,7 +8,8 @@ with the Gram-matrix style scorer (``mils.scorers.gram``).
 One implementation serves both: ``RenderedTextScorer`` renders and caches, and hands the images to
 an ``ImageScorer`` (images -> one float each). ``RenderScorer`` is that with the cosine to an
 embedding target. Renders are cached per (renderer, text, seed) so a repeated candidate is never
-rendered twice.
+rendered twice. ``render_together`` renders what several such scorers on one renderer still miss
+in shared batched calls (many searches stepping together, mils.lockstep).
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ class RenderCache:
             self._images.move_to_end(key)
             self.hits += 1
         return img
+
+    def __contains__(self, key: tuple[str, str, int]) -> bool:  # no hit counted, no LRU move
+        return key in self._images
 
     def put(self, key: tuple[str, str, int], image: torch.Tensor) -> None:
         self._images[key] = image
@@ -103,19 +107,23 @@ class RenderedTextScorer:
         rendering only the ones not in the cache."""
         return self._render([fit_text(self.renderer, t) for t in texts])
 
+    def cache_key(self, text: str) -> tuple[str, str, int]:
+        """The render cache's key of a text as the renderer reads it."""
+        return (self.renderer.key, text, self.seed)
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the renderer reads them, once each, whose render is not cached yet."""
+        read = dict.fromkeys(fit_text(self.renderer, t) for t in texts)
+        return [t for t in read if self.cache_key(t) not in self.cache]
+
     def _render(self, texts: list[str]) -> torch.Tensor:
         unique = list(dict.fromkeys(texts))
-        found = {t: im for t in unique if (im := self.cache.get((self.renderer.key, t, self.seed))) is not None}
+        found = {t: im for t in unique if (im := self.cache.get(self.cache_key(t))) is not None}
         missing = [t for t in unique if t not in found]
-        for i in range(0, len(missing), self.batch_size):
-            chunk = missing[i:i + self.batch_size]
-            imgs = self.renderer.render(chunk, self.seed)
-            if imgs.ndim != 4 or imgs.shape[0] != len(chunk):
-                raise RuntimeError(f"renderer {self.renderer.key} returned {tuple(imgs.shape)} for {len(chunk)} texts")
-            self.renders += len(chunk)
-            for t, im in zip(chunk, imgs):
-                found[t] = im.detach().cpu()
-                self.cache.put((self.renderer.key, t, self.seed), found[t])
+        for t, im in zip(missing, _render_batched(self.renderer, missing, self.seed, self.batch_size)):
+            found[t] = im
+            self.cache.put(self.cache_key(t), im)
+        self.renders += len(missing)
         return torch.stack([found[t] for t in texts])
 
     def score(self, texts: Sequence[str]) -> list[float]:
@@ -140,3 +148,47 @@ class RenderScorer(RenderedTextScorer):
         cosine = CosineImageScorer(encoder, target)
         super().__init__(renderer, cosine, seed=seed, batch_size=batch_size, cache=cache)
         self.encoder, self.target = encoder, cosine.target
+
+
+def _render_batched(renderer: Renderer, texts: Sequence[str], seed: int, batch_size: int) -> list[torch.Tensor]:
+    """One CPU image per text, ``batch_size`` texts per renderer call (the renderer may split further)."""
+    out: list[torch.Tensor] = []
+    for i in range(0, len(texts), batch_size):
+        chunk = list(texts[i:i + batch_size])
+        imgs = renderer.render(chunk, seed)
+        if imgs.ndim != 4 or imgs.shape[0] != len(chunk):
+            raise RuntimeError(f"renderer {renderer.key} returned {tuple(imgs.shape)} for {len(chunk)} texts")
+        out.extend(im.detach().cpu() for im in imgs)
+    return out
+
+
+def render_together(requests: Sequence[tuple[object, Sequence[str]]]) -> int:
+    """Render, in shared batched calls, what several scorers are about to score and have not rendered yet.
+
+    ``requests``: (scorer, texts) pairs, e.g. the new candidates of many searches in one lockstep step.
+    The RenderedTextScorers among them whose renderer key and seed agree (the same picture for the same
+    text) form a group; its missing texts, once each, go through the first scorer's renderer
+    ``batch_size`` at a time (a diffusers renderer splits further after running out of memory). Every
+    image lands in the cache of each scorer of the group that lacked it and counts among that scorer's
+    ``renders`` (what it would have rendered alone), so its ``score`` then only reads the cache. Other
+    scorers, and groups of one, are left to their own ``score``. Returns the texts rendered.
+    """
+    groups: dict[tuple[str, int], list[tuple[RenderedTextScorer, list[str]]]] = {}
+    for scorer, texts in requests:
+        if isinstance(scorer, RenderedTextScorer) and texts:
+            groups.setdefault((scorer.renderer.key, scorer.seed), []).append((scorer, scorer.missing(texts)))
+    rendered = 0
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        wanted = list(dict.fromkeys(t for _, missing in group for t in missing))
+        if not wanted:
+            continue
+        lead = group[0][0]
+        images = dict(zip(wanted, _render_batched(lead.renderer, wanted, lead.seed, lead.batch_size)))
+        rendered += len(wanted)
+        for scorer, missing in group:
+            for t in missing:
+                scorer.cache.put(scorer.cache_key(t), images[t])
+            scorer.renders += len(missing)
+    return rendered
