@@ -54,9 +54,9 @@ def parse_candidates(reply: str, *, max_words: int | None = None) -> list[str]:
 
     Lines that look like list items are candidates. If the reply has no list items at all,
     plain non-empty lines are taken instead (small models often drop the counters), except
-    lines that read like a preamble ("Here are 10 descriptions:") and questions. Refusals and
-    talk about the task ("I cannot help with that.", "As an AI ...", "Could you ...") are never
-    candidates.
+    lines that read like a preamble ("Here are 10 descriptions:") and questions. Headings
+    ("Description:"), refusals and talk about the task ("I cannot help with that.", "As an AI ...",
+    "Could you ...") are never candidates.
     """
     lines = [ln for ln in strip_reasoning(reply).splitlines() if not _FENCE.match(ln)]
     items = []
@@ -69,8 +69,8 @@ def parse_candidates(reply: str, *, max_words: int | None = None) -> list[str]:
     out, seen = [], set()
     for raw in items:
         text = _clean(raw)
-        if not text or not any(c.isalpha() for c in text) or _NOT_A_CANDIDATE.match(text):
-            continue
+        if not text or not any(c.isalpha() for c in text) or _NOT_A_CANDIDATE.match(text) or text.endswith(":"):
+            continue   # empty, no words, talk about the task, or a heading ("Description:", "New captions:")
         if max_words is not None and len(text.split()) > max_words:
             text = " ".join(text.split()[:max_words])
         key = normalize(text)

@@ -76,3 +76,9 @@ def test_descriptions_that_start_like_talk_are_kept():
     # "I" and "can" inside real descriptions are content, not talk about the task
     assert parse_candidates("1. Iceland glacier at dawn\n2. a tin can on a table") == [
         "Iceland glacier at dawn", "a tin can on a table"]
+
+
+def test_headings_are_not_candidates():
+    reply = "Description:\n1. a tabby cat asleep\n2. **New captions:**\n3. a cat on a rug: close-up"
+    assert parse_candidates(reply) == ["a tabby cat asleep", "a cat on a rug: close-up"]
+    assert parse_candidates("Description:\na red bicycle by a wall") == ["a red bicycle by a wall"]
