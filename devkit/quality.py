@@ -17,9 +17,9 @@ from mils.media import Media
 from mils.pools import load_pool
 from mils.search import SearchResult
 
-from .real_models import photo
+from .real_models import PHOTOS, photo
 
-QUALITY_PHOTOS = ("coffee", "chelsea", "rocket", "astronaut", "motorcycle", "hubble_deep_field")
+QUALITY_PHOTOS = PHOTOS   # every real photo the tests use
 UNBOUNDED_STEPS = 10_000   # the budget, not the step count, ends every search
 
 

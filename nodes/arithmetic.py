@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ..mils import targets
-from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, TERMS_TYPE, node_error
+from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, TERMS_TYPE, audio_input, image_input, node_error
 
 _NUMBER = r"[+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)"
 _WEIGHTED = re.compile(rf"^({_NUMBER})\s+(\S.*)$")
@@ -66,6 +66,14 @@ class Term:
         return f"{self.weight:+g} {what}"
 
 
+def chained_terms(terms) -> list[Term]:
+    """The ``terms`` socket: what a MILS Arithmetic Term put out (nothing connected: no terms)."""
+    out = list(terms or ())
+    if any(not isinstance(t, Term) for t in out):
+        raise node_error("terms", "the terms output of a MILS Arithmetic Term")
+    return out
+
+
 class MILSArithmeticTerm:
     DESCRIPTION = ("One term of embedding arithmetic: an image, a sound or a text with a weight (negative "
                    "subtracts). Chain as many as you need (terms -> terms) into MILS Embedding Arithmetic.")
@@ -95,18 +103,12 @@ class MILSArithmeticTerm:
             raise node_error("image", "one term: connect an IMAGE or an AUDIO, or write a text")
         if len(given) > 1:
             raise node_error(given[1], f"one term per node; {' and '.join(given)} are all set (chain another node)")
-        earlier = list(terms or ())
-        if any(not isinstance(t, Term) for t in earlier):
-            raise node_error("terms", "the terms output of another MILS Arithmetic Term")
+        earlier = chained_terms(terms)
         kind = given[0]
         if kind == "image":
-            if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
-                raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
-            value = image
+            value = image_input(image)
         elif kind == "audio":
-            if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-                raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
-            value = audio
+            value = audio_input(audio)
         else:
             value = text.strip()
         label = f"{kind} {sum(t.kind == kind for t in earlier) + 1}"
@@ -138,9 +140,7 @@ class MILSEmbeddingArithmetic:
         }}
 
     def combine(self, scorer, text_terms, terms=None):
-        chained = list(terms or ())
-        if any(not isinstance(t, Term) for t in chained):
-            raise node_error("terms", "the terms output of a MILS Arithmetic Term")
+        chained = chained_terms(terms)
         lines = [Term("text", body, w, f"text_terms line {i}")
                  for i, (w, body) in enumerate(parse_text_terms(text_terms), 1)]
         every = chained + lines

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..mils import errors
+from ..mils.scorers._preprocess import check_images
 
 LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"
@@ -36,6 +37,18 @@ def keep_loaded_input():
 def node_error(input_name: str, message: str) -> errors.InputError:
     """An error that names the node input; ComfyUI shows it in the editor and keeps running."""
     return errors.InputError(input_name, message)
+
+
+def image_input(image, name: str = "image"):
+    """A connected IMAGE checked by the engine (B >= 1, 0..1; gray and RGBA become RGB): (B, H, W, 3)."""
+    return check_images(image, name)
+
+
+def audio_input(audio, name: str = "audio") -> dict:
+    """A connected AUDIO: ComfyUI's {'waveform': (B, C, T), 'sample_rate': int}."""
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise node_error(name, "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
+    return audio
 
 
 def split_lines(text: str | None) -> list[str]:

@@ -11,7 +11,7 @@ from ..mils.images import score_curve_image
 from ..mils.keys import digest
 from ..mils.jobs import Job, JobResult, run_jobs
 from . import bridge
-from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, seed_input
+from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, image_input, seed_input
 from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP, LoopInputs, fill_jobs, pick_task
 
 BUDGETS = ["preview", "balanced", "paper"]
@@ -164,12 +164,13 @@ class MILSLoop:
     def _outputs(self, done: list[JobResult], given: LoopInputs):
         results = [d.result for d in done]
         renderer = done[0].job.renderer
+        media = [d.job.media for d in done if d.job.media is not None and d.job.media.images is not None]
         if renderer is not None:
             best_image = done[0].images([results[0].best_text])
+        elif media:
+            best_image = torch.cat([m.images[:1] for m in media])   # each image of a batch, a video's first frame
         elif given.image is not None:
-            best_image = given.image[..., :3]
-        elif done[0].job.media is not None and done[0].job.media.images is not None:
-            best_image = done[0].job.media.images[:1]
+            best_image = image_input(given.image)
         else:
             best_image = torch.zeros(1, 64, 64, 3)
         title = f"MILS {done[0].job.task}: best score per step"

@@ -9,8 +9,8 @@ import torch
 from ..mils import pools
 from ..mils.jobs import Job
 from ..mils.media import Media
-from .common import node_error, split_lines
-from .scorer import build_target
+from .common import image_input, node_error, split_lines
+from .scorer import build_target, target_media
 
 TASK_CHOICES = ["auto", "image_caption", "video_caption", "audio_caption", "t2i_enhance", "style_transfer", "invert"]
 TASK_TOOLTIP = ("auto picks from what is connected, in this order: MILS Gram Style -> style_transfer; a target -> "
@@ -60,12 +60,6 @@ def pool_from_initial(initial: str):
     return lines or None
 
 
-def check_image(image, name: str = "image") -> torch.Tensor:
-    if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0 or image.shape[-1] < 3:
-        raise node_error(name, "an IMAGE batch (B, H, W, 3) with at least one image")
-    return image[..., :3]
-
-
 def video_frames(video) -> torch.Tensor:
     """The frames of ComfyUI's VIDEO (core Load Video): ``get_components().images``, (T, H, W, 3)."""
     get = getattr(video, "get_components", None)
@@ -75,7 +69,7 @@ def video_frames(video) -> torch.Tensor:
         frames = get().images
     except Exception as exc:  # a file that cannot be decoded: name the input, keep the server up
         raise node_error("video", f"a video that can be decoded ({exc})") from exc
-    return check_image(frames, "video")
+    return image_input(frames, "video")
 
 
 def caption_media(task_name: str, given: LoopInputs) -> list[Media]:
@@ -83,12 +77,9 @@ def caption_media(task_name: str, given: LoopInputs) -> list[Media]:
     if given.target is not None:
         raise node_error("target", f"task invert (or auto) when a target embedding is connected, not {task_name}")
     if task_name == "audio_caption":
-        audio = given.audio
-        if audio is None:
+        if given.audio is None:
             raise node_error("audio", "an AUDIO to caption for task audio_caption")
-        if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-            raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
-        return [Media("audio", waveform=audio["waveform"], sample_rate=audio["sample_rate"])]
+        return [target_media(audio=given.audio)]
     if task_name == "video_caption":
         if given.video is not None and given.image is not None:
             raise node_error("video", "one video: connect a VIDEO or an IMAGE batch of frames, not both")
@@ -96,10 +87,10 @@ def caption_media(task_name: str, given: LoopInputs) -> list[Media]:
             return [Media("video", images=video_frames(given.video))]
         if given.image is None:
             raise node_error("video", "a VIDEO, or an IMAGE batch of its frames, for task video_caption")
-        return [Media("video", images=check_image(given.image))]
+        return [Media("video", images=image_input(given.image))]
     if given.image is None:
         raise node_error("image", f"an IMAGE to caption for task {task_name}")
-    images = check_image(given.image)
+    images = image_input(given.image)
     return [Media("image", images=images[i:i + 1]) for i in range(images.shape[0])]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..mils.scorers.gram import check_single_image
 from . import bridge
 from .common import CATEGORY, RENDERER_TYPE, node_error
 
@@ -90,8 +91,8 @@ class MILSRenderer:
         for name, value in (("model", model), ("clip", clip), ("vae", vae)):
             if value is None:
                 raise node_error(name, "a connection: candidates are rendered with your MODEL, CLIP and VAE")
-        if content_image is not None and (getattr(content_image, "ndim", 0) != 4 or content_image.shape[0] != 1):
-            raise node_error("content_image", "one image (an IMAGE batch of 1) to edit")
+        if content_image is not None:
+            content_image = check_single_image(content_image, "content_image")
         return (RendererSettings(model, clip, vae, sampler_name=sampler_name, scheduler=scheduler, steps=int(steps),
                                  cfg=float(cfg), width=int(width), height=int(height), negative=negative or "",
                                  batch_size=int(batch), content_image=content_image, denoise=float(denoise)),)

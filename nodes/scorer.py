@@ -9,7 +9,8 @@ from ..mils.media import Media
 from ..mils.scorers.embedding import EmbeddingScorer
 from ..mils.scorers.render import CosineImageScorer
 from . import bridge
-from .common import CATEGORY, SCORER_TYPE, device_input, dtype_input, keep_loaded_input, node_error, split_lines
+from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_input, image_input, keep_loaded_input,
+                     node_error, split_lines)
 
 USE_SOURCE = "(use source below)"
 KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP"]
@@ -93,18 +94,13 @@ class MILSScorerLoader:
         return (handle,)
 
 
-def target_media(image=None, audio=None, *, task: str | None = None) -> Media | None:
-    """The connected IMAGE or AUDIO as Media. An IMAGE is a video's frames for task video_caption, one
-    image (several are pooled) for image_caption, and otherwise video frames when the batch has more than one."""
+def target_media(image=None, audio=None) -> Media | None:
+    """The connected IMAGE or AUDIO as Media; an IMAGE batch of more than one is a video's frames."""
     if image is not None:
-        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[0] == 0:
-            raise node_error("image", "an IMAGE batch (B, H, W, 3) with at least one image")
-        if task in ("image_caption", "video_caption"):
-            return Media(task.removesuffix("_caption"), images=image)
+        image = image_input(image)
         return Media("video" if image.shape[0] > 1 else "image", images=image)
     if audio is not None:
-        if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-            raise node_error("audio", "an AUDIO value ({'waveform': (B, C, T), 'sample_rate'})")
+        audio = audio_input(audio)
         return Media("audio", waveform=audio["waveform"], sample_rate=audio["sample_rate"])
     return None
 
@@ -153,8 +149,7 @@ class MILSScore:
         try:
             target = build_target(encoder, target_image, target_audio, target_text or "")
             if images is not None:
-                if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] == 0:
-                    raise node_error("images", "an IMAGE batch with at least one image")
+                images = image_input(images, "images")
                 if "image" not in encoder.modalities:
                     raise node_error("images", f"a scorer that embeds images; {encoder.key} does not")
                 labels = [f"image {i + 1}" for i in range(images.shape[0])]

@@ -26,6 +26,13 @@ def coloured(*channels, size=16):
     return img
 
 
+@pytest.fixture(autouse=True)
+def own_state_dir(monkeypatch, tmp_path):
+    """Each test keeps its searches' resumable state to itself (a Cancel in one must not resume in another)."""
+    monkeypatch.setattr(bridge, "state_dir", lambda: tmp_path / "states")
+    return tmp_path / "states"
+
+
 RED, GREEN, BLUE = 0, 1, 2
 START = "a dark blue sea\na light green field\nan old red tree\na small cup\nnight"
 
@@ -300,8 +307,7 @@ def test_arithmetic_target_is_inverted_by_the_loop():
         loop(task="image_caption", image=coloured(RED), target=target)
 
 
-def test_a_requeue_after_cancel_resumes_at_the_last_finished_step(monkeypatch, tmp_path):
-    monkeypatch.setattr(bridge, "state_dir", lambda: tmp_path / "states")
+def test_a_requeue_after_cancel_resumes_at_the_last_finished_step(monkeypatch, own_state_dir):
     prompts = []
 
     class RecordingToy(ToyLLM):
@@ -311,7 +317,7 @@ def test_a_requeue_after_cancel_resumes_at_the_last_finished_step(monkeypatch, t
 
     llm = ManagedModel(RecordingToy, label="recording")
     whole = loop(llm, image=coloured(RED), initial=START, steps=4, unique_id="7")["result"]
-    assert not list((tmp_path / "states").glob("*.json")), "a finished search leaves no state behind"
+    assert not list(own_state_dir.glob("*.json")), "a finished search leaves no state behind"
     uninterrupted = list(prompts)
     prompts.clear()
 
@@ -319,7 +325,7 @@ def test_a_requeue_after_cancel_resumes_at_the_last_finished_step(monkeypatch, t
     monkeypatch.setattr(bridge, "send_event", lambda name, data: finished.append(data["step"]))
     monkeypatch.setattr(bridge, "interrupt_requested", lambda: len(finished) >= 3)   # after steps 0, 1, 2
     out = loop(llm, image=coloured(RED), initial=START, steps=4, unique_id="7")
-    assert "cancelled" in out["ui"]["text"][0] and len(list((tmp_path / "states").glob("*.json"))) == 1
+    assert "cancelled" in out["ui"]["text"][0] and len(list(own_state_dir.glob("*.json"))) == 1
     first_part = list(prompts)
     assert len(first_part) == 2
     prompts.clear()
