@@ -81,7 +81,7 @@ def main_bench() -> None:
     for i in range(INPUTS):
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
     os.environ[ITERS_ENV] = str(_calibrate())
-    path = str(ROOT)
+    path = os.pathsep.join([str(ROOT), str(ROOT / "src")])
     for kind in ("cpu", "wait"):
         os.environ[KIND_ENV] = kind
         env = {"PYTHONPATH": path, ITERS_ENV: os.environ[ITERS_ENV], KIND_ENV: kind,

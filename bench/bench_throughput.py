@@ -96,7 +96,7 @@ def bench_lockstep() -> None:
     runs = {}
     for mode in ("one_at_a_time", "lockstep"):
         code = LOCKSTEP_CHILD.format(steps=STEPS, mode=mode)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
         if out.returncode:
             print(out.stderr[-3000:])

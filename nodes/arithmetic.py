@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..mils import targets
+from mils import targets
 from .common import CATEGORY, SCORER_TYPE, TARGET_TYPE, TERMS_TYPE, audio_input, image_input, node_error
 
 _NUMBER = r"[+-]?\s*(?:\d+(?:\.\d*)?|\.\d+)"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from ..mils import errors, registry
-from ..mils.model_cache import MODEL_CACHE
-from ..mils.presets import LLM_FOLDER, SCORER_FOLDER, download_command
+from mils import errors, registry
+from mils.model_cache import MODEL_CACHE
+from mils.presets import LLM_FOLDER, SCORER_FOLDER, download_command
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ from typing import Sequence
 
 import torch
 
-from ..mils import errors
-from ..mils.checks import check_int
-from ..mils.keys import digest, tensor_digest
-from ..mils.renderers.base import BatchLimit, is_out_of_memory
+from mils import errors
+from mils.checks import check_int
+from mils.keys import digest, tensor_digest
+from mils.renderers.base import BatchLimit, is_out_of_memory
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Shared socket types, widget definitions and helpers for the node classes."""
 from __future__ import annotations
 
-from ..mils import errors
-from ..mils.scorers._preprocess import check_images
+from mils import errors
+from mils.scorers._preprocess import check_images
 
 LLM_TYPE = "MILS_LLM"
 SCORER_TYPE = "MILS_SCORER"

@@ -1,7 +1,7 @@
 """The explicit download node: the only way the pack fetches a model."""
 from __future__ import annotations
 
-from ..mils import registry
+from mils import registry
 from . import bridge
 from .common import CATEGORY
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..mils import registry
-from ..mils.scorers import gram as gram_engine
+from mils import registry
+from mils.scorers import gram as gram_engine
 from . import bridge
 from .common import CATEGORY, GRAM_TYPE, node_error
 

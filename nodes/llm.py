@@ -1,9 +1,9 @@
 """LLM nodes: a local model loader, an OpenAI-compatible server, and the generator used on its own."""
 from __future__ import annotations
 
-from ..mils import errors, parsing, registry
-from ..mils.generators.base import GenerationParams
-from ..mils.generators.openai_http import OpenAICompatibleGenerator
+from mils import errors, parsing, registry
+from mils.generators.base import GenerationParams
+from mils.generators.openai_http import OpenAICompatibleGenerator
 from . import bridge
 from .common import CATEGORY, LLM_TYPE, device_input, dtype_input, keep_loaded_input, node_error, seed_input
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from ..mils.errors import GeneratorError
-from ..mils.images import score_curve_image
-from ..mils.keys import digest
-from ..mils.jobs import Job, JobResult, run_jobs
+from mils.errors import GeneratorError
+from mils.images import score_curve_image
+from mils.keys import digest
+from mils.jobs import Job, JobResult, run_jobs
 from . import bridge
 from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, image_input, seed_input
 from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP, LoopInputs, fill_jobs, pick_task

@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from ..mils import pools
-from ..mils.jobs import Job
-from ..mils.media import Media
+from mils import pools
+from mils.jobs import Job
+from mils.media import Media
 from .common import image_input, node_error, split_lines
 from .scorer import build_target, target_media
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..mils.scorers.gram import check_single_image
+from mils.scorers.gram import check_single_image
 from . import bridge
 from .common import CATEGORY, RENDERER_TYPE, node_error
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import torch
 
-from ..mils import errors, registry, targets
-from ..mils.jobs import media_target
-from ..mils.media import Media
-from ..mils.scorers.embedding import EmbeddingScorer
-from ..mils.scorers.render import CosineImageScorer
+from mils import errors, registry, targets
+from mils.jobs import media_target
+from mils.media import Media
+from mils.scorers.embedding import EmbeddingScorer
+from mils.scorers.render import CosineImageScorer
 from . import bridge
 from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_input, image_input, keep_loaded_input,
                      node_error, split_lines)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,8 @@ for name, mod in list(sys.modules.items()):
         files.setdefault(f, set()).add(id(mod))
 print(json.dumps({
     "nodes": len(pack.NODE_CLASS_MAPPINGS),
-    "same_cache": importlib.import_module("ComfyUI-MILS.mils.model_cache").MODEL_CACHE is mils.model_cache.MODEL_CACHE,
-    "same_errors": importlib.import_module("ComfyUI-MILS.mils.errors").InputError is mils.errors.InputError,
+    "same_cache": sys.modules["ComfyUI-MILS.nodes.bridge"].MODEL_CACHE is mils.model_cache.MODEL_CACHE,
+    "same_errors": sys.modules["ComfyUI-MILS.nodes.bridge"].errors.InputError is mils.errors.InputError,
     "loop_uses_engine": loop.run_jobs is mils.jobs.run_jobs,
     "copies": max(len(ids) for ids in files.values()),
     "folders": sorted(sys.modules["folder_paths"].folder_names_and_paths),
@@ -45,7 +46,8 @@ print(json.dumps({
 @pytest.mark.parametrize("order", ["mils-first", "pack-first"])
 def test_pack_and_mils_share_one_engine(order):
     out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT), order], capture_output=True, text=True,
-                         timeout=300, cwd=ROOT)
+                         timeout=300, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["nodes"] == 11, "the 11 node classes registered"

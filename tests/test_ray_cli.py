@@ -42,7 +42,7 @@ def ray_session(tmp_path_factory):
         pytest.skip(f"`import ray` finds a folder named ray ({list(ray.__path__)}), not the package")
     crash_dir = tmp_path_factory.mktemp("crash")
     root = str(TESTS.parent)
-    env = {"PYTHONPATH": os.pathsep.join([str(TESTS), root, os.environ.get("PYTHONPATH", "")]),
+    env = {"PYTHONPATH": os.pathsep.join([str(TESTS), root, os.path.join(root, "src"), os.environ.get("PYTHONPATH", "")]),
            "MILS_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")), CRASH_DIR_ENV: str(crash_dir)}
     ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": env}, logging_level="ERROR")
     yield crash_dir

@@ -3,7 +3,7 @@
 Every pool is generated from our own templates and the word lists in ``vocabulary.py``
 with a seeded ``random.Random`` (never the global RNG), so the same size and seed always
 give the same lines. ``python -m devkit.pools.build`` (from the repo root) rewrites the shipped
-files in ``mils/pools/data/``. This is a development tool, not part of the installed package:
+files in ``src/mils/pools/data/``. This is a development tool, not part of the installed package:
 the runtime only reads the files (``mils.pools.load_pool``).
 
 Lines are unique ignoring case, grammatical (a/an, plural agreement with counts) and short.
