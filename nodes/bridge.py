@@ -196,15 +196,6 @@ def send_event(event: str, data: dict) -> None:
 
 # --- memory ------------------------------------------------------------------------------------
 
-def torch_device() -> str:
-    """ComfyUI's compute device inside ComfyUI (honours --cpu), "auto" outside."""
-    if not in_comfyui():
-        return "auto"
-    import comfy.model_management as mm
-
-    return str(mm.get_torch_device())
-
-
 def load_device_for(device: str) -> str:
     """Models are loaded on ComfyUI's offload device; ComfyUI moves them to the GPU when used."""
     if not in_comfyui() or device not in ("auto", ""):

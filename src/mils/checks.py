@@ -30,9 +30,3 @@ def check_float(name: str, value, lo: float, hi: float = math.inf, *, open_lo: b
         raise InputError(name, f"a finite number {rng}", repr(value))
     return float(value)
 
-
-def check_str(name: str, value) -> str:
-    if not isinstance(value, str):
-        raise InputError(name, "a string", type(value).__name__)
-    return value
-

@@ -10,7 +10,6 @@ from ..errors import InputError, MilsError
 log = logging.getLogger(__name__)
 
 EXTRA_HINT = 'install the extra: pip install "mils-nodes[ray]"'
-LOCAL = ""          # `--ray` with no value: start Ray on this machine
 AUTO = "auto"       # connect to the cluster `ray start` runs on this machine
 CONNECT_TIMEOUT_S = 5.0
 

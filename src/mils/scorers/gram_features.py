@@ -30,7 +30,6 @@ CONTENT_LAYER = "conv_4"
 VGG19_CONV_INDICES = (0, 2, 5, 7, 10)
 VGG19_TAPS = {f"conv_{i + 1}": str(idx) for i, idx in enumerate(VGG19_CONV_INDICES)}
 VGG19_CONV_SHAPES = {0: (64, 3, 3, 3), 2: (64, 64, 3, 3), 5: (128, 64, 3, 3), 7: (128, 128, 3, 3), 10: (256, 128, 3, 3)}
-VGG19_PRESET = "vgg19"
 
 
 # ---------------------------------------------------------------------------------------- extractors
