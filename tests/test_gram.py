@@ -15,10 +15,9 @@ import torch.nn.functional as F
 from mils import registry
 from mils.errors import InputError, ModelNotFoundError
 from mils.model_cache import MODEL_CACHE
-from mils.scorers.base import Scorer
 from mils.scorers.gram import GramRenderScorer, GramStyleScorer, content_loss, gram, prepare_images, style_loss
 from mils.scorers.gram_features import CONTENT_LAYER, STYLE_LAYERS, ModuleFeatures, VGG19Features, load_vgg19
-from mils.scorers.render import ImageScorer, RenderCache
+from mils.scorers.render import RenderCache
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -266,7 +265,10 @@ def test_format_shows_style_and_content_like_the_paper(vgg):
     [k2] = style_only.combined(cand)
     assert style_only.format_score(k2) == f"{1000 * style_only.score_images(cand)[0][0]:.4g}"
     assert style_only.score_images(cand)[0][1] == 0.0
-    assert isinstance(scorer, ImageScorer)
+    # as the image scorer of a render search: one score per image, lower is better, the style itself best
+    ranked = style_only.image_scores(torch.cat([cand, style]))
+    assert style_only.direction == "minimize" and len(ranked) == 2 and ranked[1] < ranked[0]
+    assert ranked[1] == pytest.approx(0.0, abs=1e-6) and style_only.format_score(ranked[1]) == ranked[1].shown
 
 
 def test_inputs_are_converted_as_documented(vgg):
@@ -346,7 +348,7 @@ def test_render_scorer_ranks_instructions_by_style_and_renders_each_once(vgg):
     style = renderer.render(["stripes 4"], 0)[:1]
     gram_scorer = GramStyleScorer(vgg, style, size=32)
     scorer = GramRenderScorer(renderer, gram_scorer, seed=5, batch_size=2, cache=RenderCache())
-    assert isinstance(scorer, Scorer) and scorer.direction == "minimize"
+    assert scorer.direction == "minimize"
     texts = ["stripes 16", "stripes 4", "stripes 8", "stripes 4"]
     scores = scorer.score(texts)
     assert min(range(4), key=scores.__getitem__) in (1, 3) and scores[1] == scores[3]
