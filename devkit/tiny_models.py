@@ -296,3 +296,33 @@ def make_tiny_sd15(comfy_dir, out, *, python: str | None = None, timeout: float 
     if r.returncode != 0:
         raise RuntimeError(f"making the tiny SD1.5 checkpoint failed ({r.returncode}):\n{r.stderr[-3000:]}")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# X-CLIP (video-text)
+
+
+def make_tiny_xclip(tmp_path: Path, *, seed: int = 0, num_frames: int = 4, name: str = "xclip") -> Path:
+    """A transformers X-CLIP folder like microsoft/xclip-base-patch32 (XCLIPProcessor: a CLIP image processor
+    and CLIP tokenizer): 2 layers, width 32, 32 px frames with 8 px patches, ``num_frames`` frames, 16-d embeddings."""
+    from transformers import CLIPImageProcessor, XCLIPConfig, XCLIPModel, XCLIPProcessor
+
+    tokenizer, vocab = _tiny_clip_tokenizer()
+    eos = vocab["<|endoftext|>"]
+    config = XCLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=eos, pad_token_id=eos),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8, num_frames=num_frames, mit_hidden_size=16,
+                           mit_intermediate_size=32, mit_num_hidden_layers=1, mit_num_attention_heads=2),
+        projection_dim=TINY_EMBED_DIM, prompt_layers=1, prompt_num_attention_heads=2)
+    torch.manual_seed(seed)
+    model = XCLIPModel(config).eval()
+    with torch.no_grad():   # random init leaves the prompts' alpha small: make the video's part of the score visible
+        model.prompts_generator.alpha.fill_(1.0)
+    folder = Path(tmp_path) / name
+    model.save_pretrained(folder)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    XCLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
