@@ -13,8 +13,9 @@ from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_inp
                      node_error, split_lines)
 
 USE_SOURCE = "(use source below)"
-KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP"]
-_KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap"}
+KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP", "X-CLIP (video)"]
+_KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap",
+                "X-CLIP (video)": "xclip"}
 
 
 def scorer_spec(model: str, kind: str, source: str) -> str:
@@ -25,7 +26,7 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
             raise node_error("source", "a scorer source when model is '(use source below)', e.g. an open_clip "
                                        "name:pretrained pair or a Hugging Face id")
         bridge.require_local(source.split(":", 1)[1] if source.startswith(("open_clip:", "hf:", "pickscore:",
-                                                                            "clap:")) else source, "source")
+                                                                            "clap:", "xclip:")) else source, "source")
         if kind == "auto":
             return source
         return f"{_KIND_PREFIX[kind]}:{source}"
@@ -64,7 +65,8 @@ def scorer_entries() -> list[str]:
 
 class MILSScorerLoader:
     DESCRIPTION = ("Loads the model that scores candidates: open_clip CLIP/SigLIP, transformers CLIP/SigLIP, "
-                   "PickScore (image vs prompt preference) or CLAP (audio). From models/mils or a source string.")
+                   "PickScore (image vs prompt preference), CLAP (audio) or X-CLIP (video). From models/mils or a "
+                   "source string.")
     CATEGORY = f"{CATEGORY}/Scorer"
     RETURN_TYPES = (SCORER_TYPE,)
     RETURN_NAMES = ("scorer",)
