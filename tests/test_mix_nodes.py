@@ -8,7 +8,7 @@ import torch
 from mils_pack.nodes.bridge import ManagedModel
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.mix import MILSScorerMix, MixHandle
-from mils_pack.nodes.scorer import KINDS, MILSScorerLoader, scorer_spec
+from mils_pack.nodes.scorer import KINDS, MILSScore, MILSScorerLoader, scorer_spec
 
 from devkit.toys import ColourWordsEncoder, ToyLLM
 from mils.errors import InputError
@@ -93,3 +93,35 @@ def test_the_scorer_loader_lists_xclip(tmp_path):
     folder = tmp_path / "clip-folder"
     folder.mkdir()
     assert scorer_spec("(use source below)", "X-CLIP (video)", str(folder)) == f"xclip:{folder}"
+
+
+def test_mils_score_rates_images_by_a_mix_against_a_text():
+    words, judge = CountingHandle("words", "scorer w"), CountingHandle("judge", "scorer j")
+    mix = chain((words, 0.5, "words"), (judge, 0.5, "judge"))
+    images = torch.full((2, 8, 8, 3), 0.05)
+    images[0, ..., 0], images[1, ..., 2] = 0.9, 0.9
+    out = MILSScore().score(mix, "", images=images, target_text="a red poster")
+    scores, ranked, best = out["result"]
+    expected = mix.use().prompt_image_scorer("a red poster").image_scores(images)
+    assert scores == pytest.approx([float(s) for s in expected]) and best == "image 1"
+    with pytest.raises(InputError, match="^target_text: expected the text the images should match"):
+        MILSScore().score(mix, "", images=images, target_image=images[:1])
+
+
+def test_mils_score_rates_texts_against_a_video_with_xclip(tmp_path):
+    from devkit.tiny_models import make_tiny_xclip
+    from mils.media import Media
+    from mils.model_cache import MODEL_CACHE
+    from mils.scorers.xclip import load_xclip
+
+    folder = make_tiny_xclip(tmp_path)
+    handle = ManagedModel(lambda: load_xclip(folder, device="cpu", dtype="float32"), label="scorer xclip")
+    frames = torch.rand(6, 32, 32, 3)
+    try:
+        scores, ranked, _ = MILSScore().score(handle, "a cat\na dog\nthe sky", target_image=frames)["result"]
+        direct = handle.use().caption_scorer(Media("video", images=frames)).score(["a cat", "a dog", "the sky"])
+        assert scores == pytest.approx(direct) and ranked[0] == ["a cat", "a dog", "the sky"][direct.index(max(direct))]
+        with pytest.raises(InputError, match=r"^image: expected a video \(several frames\)"):
+            MILSScore().score(handle, "a cat", target_image=frames[:1])
+    finally:
+        MODEL_CACHE.unload()

@@ -108,6 +108,9 @@ class XClipModel(HFClipEncoder):
             raise InputError("audio", _NO_IMAGE, "a sound")
         if media.kind != "video" or media.images is None or media.images.shape[0] < 2:
             raise InputError(media.kind, _NO_IMAGE, "a single image")
+        if media.images.shape[0] < self.num_frames:
+            log.warning("the video has %d frames and X-CLIP takes %d: frames repeat (read more, e.g. --frames %d)",
+                        media.images.shape[0], self.num_frames, self.num_frames)
         return XClipVideoScorer(self, media.images)
 
 
