@@ -9,7 +9,8 @@ them through the same functions users call:
 - ``make_tiny_hf_clip(tmp_path) -> folder`` for ``load_hf_clip(folder)`` (``with_processor=False``
   writes only config + weights, for ``processor_source`` / PickScore-style loading);
 - ``make_tiny_hf_siglip(tmp_path) -> folder`` for ``load_hf_clip(folder)``;
-- ``make_tiny_clap(tmp_path) -> folder`` for ``load_clap(folder)``.
+- ``make_tiny_clap(tmp_path) -> folder`` for ``load_clap(folder)``;
+- ``make_tiny_xclip(tmp_path) -> folder`` for ``load_xclip(folder)`` (X-CLIP, video-text).
 
 Tokenizers are built in code: byte-level BPE vocabularies (every byte a token, a few merges) for
 CLIP and CLAP/RoBERTa, a word-level tokenizer for SigLIP (whose real tokenizer needs
