@@ -304,9 +304,9 @@ def make_tiny_sd15(comfy_dir, out, *, python: str | None = None, timeout: float 
 
 
 def make_tiny_xclip(tmp_path: Path, *, seed: int = 0, num_frames: int = 4, name: str = "xclip") -> Path:
-    """A transformers X-CLIP folder like microsoft/xclip-base-patch32 (XCLIPProcessor: a CLIP image processor
-    and CLIP tokenizer): 2 layers, width 32, 32 px frames with 8 px patches, ``num_frames`` frames, 16-d embeddings."""
-    from transformers import CLIPImageProcessor, XCLIPConfig, XCLIPModel, XCLIPProcessor
+    """A transformers X-CLIP folder laid out like microsoft/xclip-base-patch32 (a CLIP tokenizer, VideoMAE's image
+    processor): 2 layers, width 32, 32 px frames with 8 px patches, ``num_frames`` frames, 16-d embeddings."""
+    from transformers import XCLIPConfig, XCLIPModel
 
     tokenizer, vocab = _tiny_clip_tokenizer()
     eos = vocab["<|endoftext|>"]
@@ -324,6 +324,11 @@ def make_tiny_xclip(tmp_path: Path, *, seed: int = 0, num_frames: int = 4, name:
         model.prompts_generator.alpha.fill_(1.0)
     folder = Path(tmp_path) / name
     model.save_pretrained(folder)
-    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    XCLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    # the layout of microsoft/xclip-base-patch32's preprocessor_config.json (VideoMAE's processor), at 32 px
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "do_center_crop": True, "do_normalize": True, "do_resize": True,
+        "feature_extractor_type": "VideoMAEFeatureExtractor", "image_mean": [0.485, 0.456, 0.406],
+        "image_std": [0.229, 0.224, 0.225], "processor_class": "XCLIPProcessor", "resample": 2, "size": 32,
+        "crop_size": 32}))
     return folder

@@ -80,6 +80,20 @@ def test_score_equals_the_models_own_logits_per_video(folder):
     assert scorer.score(TEXTS[::-1]) == pytest.approx(expected[::-1], abs=1e-4)   # one text's score alone
 
 
+def test_the_processors_own_pixels_give_the_same_scores(folder):
+    """The hub's layout names VideoMAE's image processor: reproduced in torch, or run as it is."""
+    model = load(folder)
+    assert type(model.image_processor).__name__ == "VideoMAEImageProcessor" and model.torch_preprocessing
+    frames = clip(NUM_FRAMES, seed=6)
+    in_torch = model.caption_scorer(Media("video", images=frames)).score(TEXTS)
+    model.torch_preprocessing = False
+    try:
+        through_processor = model.caption_scorer(Media("video", images=frames)).score(TEXTS)
+    finally:
+        model.torch_preprocessing = True
+    assert through_processor == pytest.approx(in_torch, abs=1e-4)
+
+
 def test_frames_are_sampled_evenly_to_the_models_count(folder):
     frames = clip(10, seed=1)
     scorer = load(folder).caption_scorer(Media("video", images=frames))

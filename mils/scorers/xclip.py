@@ -29,6 +29,7 @@ from .hf_clip import HFClipEncoder, _load_processor_parts, features, load_hf_par
 log = logging.getLogger(__name__)
 
 XCLIP_MODEL = "microsoft/xclip-base-patch32"
+_TORCH_PIXELS = ("CLIPImageProcessor", "VideoMAEImageProcessor")
 _NO_IMAGE = ("a video (several frames) for the X-CLIP video-text scorer; for a single image use an "
              "image-text scorer such as siglip2-b16")
 
@@ -47,6 +48,8 @@ class XClipModel(HFClipEncoder):
     def __init__(self, model, tokenizer, image_processor, *, key: str, device: str, dtype: torch.dtype):
         super().__init__(model, tokenizer, image_processor, key=key, device=device, dtype=dtype)
         self.num_frames = int(model.config.vision_config.num_frames)
+        # the hub's X-CLIP repos name VideoMAE's processor: resize, centre crop and normalise, as CLIP's
+        self.torch_preprocessing = type(image_processor).__name__.startswith(_TORCH_PIXELS)
         self.logit_scale = float(model.logit_scale.detach().exp())
         self.text_cache = TextEmbeddingCache(self.text_projections, batch_size=64)
 
@@ -81,7 +84,8 @@ class XClipModel(HFClipEncoder):
         """(video embedding (1, D), frame tokens for the prompt generator (1, P, D)) of one clip."""
         clip = sample_frames(pp.check_images(frames, "video"), self.num_frames)
         m = self.model
-        vision = m.vision_model(pixel_values=self._inputs(clip)["pixel_values"])
+        pixels = self._inputs(clip)["pixel_values"]
+        vision = m.vision_model(pixel_values=pixels.reshape(-1, *pixels.shape[-3:]))   # a video processor adds (1, F)
         per_frame = m.visual_projection(vision[1]).view(1, self.num_frames, -1)
         video = m.mit(per_frame)[1]
         tokens = m.prompts_visual_layernorm(vision[0][:, 1:, :]) @ m.prompts_visual_projection
