@@ -5,6 +5,7 @@ The reference is transformers' own forward pass: XCLIPProcessor on the same fram
 """
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 
@@ -44,11 +45,15 @@ def clip(n: int, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, (n, 32, 32, 3), generator=g).float() / 255.0
 
 
-def reference_logits(folder, frames: torch.Tensor, texts) -> list[float]:
+@functools.lru_cache(maxsize=2)
+def reference_model(folder):
     from transformers import XCLIPModel, XCLIPProcessor
 
-    model = XCLIPModel.from_pretrained(folder).eval()
-    processor = XCLIPProcessor.from_pretrained(folder)
+    return XCLIPModel.from_pretrained(folder).eval(), XCLIPProcessor.from_pretrained(folder)
+
+
+def reference_logits(folder, frames: torch.Tensor, texts) -> list[float]:
+    model, processor = reference_model(folder)
     arrays = [(f * 255).round().to(torch.uint8).numpy() for f in frames]
     inputs = processor(text=list(texts), videos=arrays, return_tensors="pt", padding=True, truncation=True)
     pixels = inputs["pixel_values"]
@@ -175,8 +180,10 @@ def test_cli_captions_a_video_with_xclip(folder, tmp_path, capsys):
     from mils.cli import main
 
     video = _write_video(tmp_path / "clip.mp4")
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(TEXTS + ["a red car", "a blue sea"]) + "\n")
     rc = main(["caption", str(video), "--llm", "py:devkit.toys:toy_llm", "--scorer", f"xclip:{folder}", "--quiet",
-               "--json", "--keep", "2", "--new", "3", "--steps", "1", "--pool", "image", "--device", "cpu"])
+               "--json", "--keep", "2", "--new", "3", "--steps", "1", "--pool", str(pool), "--device", "cpu"])
     out = capsys.readouterr().out
     assert rc == 0, out
     payload = json.loads(out)
