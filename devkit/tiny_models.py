@@ -9,7 +9,8 @@ them through the same functions users call:
 - ``make_tiny_hf_clip(tmp_path) -> folder`` for ``load_hf_clip(folder)`` (``with_processor=False``
   writes only config + weights, for ``processor_source`` / PickScore-style loading);
 - ``make_tiny_hf_siglip(tmp_path) -> folder`` for ``load_hf_clip(folder)``;
-- ``make_tiny_clap(tmp_path) -> folder`` for ``load_clap(folder)``.
+- ``make_tiny_clap(tmp_path) -> folder`` for ``load_clap(folder)``;
+- ``make_tiny_xclip(tmp_path) -> folder`` for ``load_xclip(folder)`` (X-CLIP, video-text).
 
 Tokenizers are built in code: byte-level BPE vocabularies (every byte a token, a few merges) for
 CLIP and CLAP/RoBERTa, a word-level tokenizer for SigLIP (whose real tokenizer needs
@@ -296,3 +297,38 @@ def make_tiny_sd15(comfy_dir, out, *, python: str | None = None, timeout: float 
     if r.returncode != 0:
         raise RuntimeError(f"making the tiny SD1.5 checkpoint failed ({r.returncode}):\n{r.stderr[-3000:]}")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# X-CLIP (video-text)
+
+
+def make_tiny_xclip(tmp_path: Path, *, seed: int = 0, num_frames: int = 4, name: str = "xclip") -> Path:
+    """A transformers X-CLIP folder laid out like microsoft/xclip-base-patch32 (a CLIP tokenizer, VideoMAE's image
+    processor): 2 layers, width 32, 32 px frames with 8 px patches, ``num_frames`` frames, 16-d embeddings."""
+    from transformers import XCLIPConfig, XCLIPModel
+
+    tokenizer, vocab = _tiny_clip_tokenizer()
+    eos = vocab["<|endoftext|>"]
+    config = XCLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=16, bos_token_id=vocab["<|startoftext|>"],
+                         eos_token_id=eos, pad_token_id=eos),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8, num_frames=num_frames, mit_hidden_size=16,
+                           mit_intermediate_size=32, mit_num_hidden_layers=1, mit_num_attention_heads=2),
+        projection_dim=TINY_EMBED_DIM, prompt_layers=1, prompt_num_attention_heads=2)
+    torch.manual_seed(seed)
+    model = XCLIPModel(config).eval()
+    with torch.no_grad():   # random init leaves the prompts' alpha small: make the video's part of the score visible
+        model.prompts_generator.alpha.fill_(1.0)
+    folder = Path(tmp_path) / name
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    # the layout of microsoft/xclip-base-patch32's preprocessor_config.json (VideoMAE's processor), at 32 px
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "do_center_crop": True, "do_normalize": True, "do_resize": True,
+        "feature_extractor_type": "VideoMAEFeatureExtractor", "image_mean": [0.485, 0.456, 0.406],
+        "image_std": [0.229, 0.224, 0.225], "processor_class": "XCLIPProcessor", "resample": 2, "size": 32,
+        "crop_size": 32}))
+    return folder

@@ -8,6 +8,7 @@ from .download import MILSDownloadModel
 from .gram import MILSGramStyle
 from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from .loop import MILSLoop
+from .mix import MILSScorerMix
 from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
 
@@ -18,6 +19,7 @@ NODES = [
     ("MILSLLMGenerate", MILSLLMGenerate, "MILS LLM Generate"),
     ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
     ("MILSScore", MILSScore, "MILS Score"),
+    ("MILSScorerMix", MILSScorerMix, "MILS Scorer Mix"),
     ("MILSLoop", MILSLoop, "MILS Loop"),
     ("MILSRenderer", MILSRenderer, "MILS Renderer"),
     ("MILSEmbeddingArithmetic", MILSEmbeddingArithmetic, "MILS Embedding Arithmetic"),

@@ -13,8 +13,9 @@ from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_inp
                      node_error, split_lines)
 
 USE_SOURCE = "(use source below)"
-KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP"]
-_KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap"}
+KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP", "X-CLIP (video)"]
+_KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap",
+                "X-CLIP (video)": "xclip"}
 
 
 def scorer_spec(model: str, kind: str, source: str) -> str:
@@ -25,7 +26,7 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
             raise node_error("source", "a scorer source when model is '(use source below)', e.g. an open_clip "
                                        "name:pretrained pair or a Hugging Face id")
         bridge.require_local(source.split(":", 1)[1] if source.startswith(("open_clip:", "hf:", "pickscore:",
-                                                                            "clap:")) else source, "source")
+                                                                            "clap:", "xclip:")) else source, "source")
         if kind == "auto":
             return source
         return f"{_KIND_PREFIX[kind]}:{source}"
@@ -64,7 +65,8 @@ def scorer_entries() -> list[str]:
 
 class MILSScorerLoader:
     DESCRIPTION = ("Loads the model that scores candidates: open_clip CLIP/SigLIP, transformers CLIP/SigLIP, "
-                   "PickScore (image vs prompt preference) or CLAP (audio). From models/mils or a source string.")
+                   "PickScore (image vs prompt preference), CLAP (audio) or X-CLIP (video). From models/mils or a "
+                   "source string.")
     CATEGORY = f"{CATEGORY}/Scorer"
     RETURN_TYPES = (SCORER_TYPE,)
     RETURN_NAMES = ("scorer",)
@@ -118,6 +120,27 @@ def build_target(encoder, image=None, audio=None, text: str = "", *, num_frames:
     return media_target(encoder, media, num_frames=num_frames, name=given[0])
 
 
+def bound_scores(model, texts, images, target_image, target_audio, target_text: str):
+    """(scores, labels) from a model that binds to its target itself (X-CLIP, a mix of scorers; see
+    mils.scorers.binding), or None for an embedding encoder."""
+    if images is not None and hasattr(model, "prompt_image_scorer"):
+        if target_image is not None or target_audio is not None or not target_text.strip():
+            raise node_error("target_text", f"the text the images should match ({model!r} rates images against a text)")
+        images = image_input(images, "images")
+        labels = [f"image {i + 1}" for i in range(images.shape[0])]
+        return [float(v) for v in model.prompt_image_scorer(target_text.strip()).image_scores(images)], labels
+    if images is None and hasattr(model, "caption_scorer"):
+        media = target_media(target_image, target_audio)
+        if media is None:
+            raise node_error("target_image", f"an IMAGE (several: a video's frames) or AUDIO target; {model!r} "
+                                             "scores texts against media")
+        labels = split_lines(texts)
+        if not labels:
+            raise node_error("texts", "at least one candidate line")
+        return [float(v) for v in model.caption_scorer(media).score(labels)], labels
+    return None
+
+
 class MILSScore:
     DESCRIPTION = ("Scores candidate texts (one per line) or an IMAGE batch against a target: an IMAGE, an "
                    "AUDIO, or a text. Outputs the scores, the texts ranked best first, and the best one.")
@@ -147,14 +170,18 @@ class MILSScore:
     def score(self, scorer, texts, images=None, target_image=None, target_audio=None, target_text=""):
         encoder = scorer.use()
         try:
-            target = build_target(encoder, target_image, target_audio, target_text or "")
-            if images is not None:
+            bound = bound_scores(encoder, texts, images, target_image, target_audio, target_text or "")
+            if bound is not None:
+                scores, labels = bound
+            elif images is not None:
+                target = build_target(encoder, target_image, target_audio, target_text or "")
                 images = image_input(images, "images")
                 if "image" not in encoder.modalities:
                     raise node_error("images", f"a scorer that embeds images; {encoder.key} does not")
                 labels = [f"image {i + 1}" for i in range(images.shape[0])]
                 scores = CosineImageScorer(encoder, target).image_scores(images)
             else:
+                target = build_target(encoder, target_image, target_audio, target_text or "")
                 labels = split_lines(texts)
                 if not labels:
                     raise node_error("texts", "at least one candidate line")

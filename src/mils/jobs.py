@@ -27,9 +27,9 @@ from .media import CAPTION_TASKS, Media
 from .merge import merge_captions
 from .pools import load_pool
 from .renderers.base import Renderer
+from .scorers.binding import caption_scorer, media_target, render_scorer  # noqa: F401 (media_target: nodes)
 from .scorers.embedding import EmbeddingScorer
 from .scorers.gram import GramRenderScorer, GramStyleScorer
-from .scorers.render import RenderScorer
 from .search import CancelFn, ProgressFn, SearchConfig, SearchResult, run_search
 from .tasks import Task, get_task
 
@@ -124,17 +124,6 @@ def starting_pool(task: Task, preset: str, pool: str | Sequence[str] | None, kee
     return texts
 
 
-def media_target(encoder, media: Media, *, num_frames: int = 8, name: str | None = None) -> torch.Tensor:
-    """The target of a caption job: the image, the pooled frames of a video, or the sound."""
-    if media.kind == "image":
-        return targets.image_target(encoder, media.images, name=name or "image")
-    if media.kind == "video":
-        return targets.video_target(encoder, media.images, num_frames=num_frames, name=name or "video")
-    if media.kind == "audio":
-        return targets.audio_target(encoder, media.waveform, media.sample_rate, name=name or "audio")
-    raise InputError("media", "an image, a video or a sound", repr(media.kind))
-
-
 _ARTICLE = {"image": "an image", "video": "a video", "audio": "a sound"}
 
 
@@ -150,7 +139,7 @@ def _caption(job: Job, task: Task, config: SearchConfig) -> Prepared:
         wanted = next(k for k, t in CAPTION_TASKS.items() if t == task.name)
         raise InputError(wanted, f"{_ARTICLE[wanted]} to caption for task {task.name}", _ARTICLE[media.kind])
     encoder = _need(job.scorer_model, "scorer", "a scorer model", task.name)
-    scorer = EmbeddingScorer(encoder, media_target(encoder, media, num_frames=job.num_frames), label=media.kind)
+    scorer = caption_scorer(encoder, media, num_frames=job.num_frames)
     return Prepared(task, scorer, starting_pool(task, job.preset, job.pool, config.keep), config)
 
 
@@ -187,8 +176,7 @@ def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
     renderer = _need(job.renderer, "renderer", "a text-to-image renderer", task.name)
     encoder = _need(job.scorer_model, "scorer", "a scorer model", task.name)
     # every render is scored against the ORIGINAL prompt, all with the one render seed
-    scorer = RenderScorer(renderer, encoder, targets.text_target(encoder, prompt, name="prompt"),
-                          seed=job.render_seed, batch_size=job.render_batch)
+    scorer = render_scorer(encoder, renderer, prompt, seed=job.render_seed, batch_size=job.render_batch)
     start = [prompt] + [t.strip() for t in (job.pool or []) if t.strip() and t.strip() != prompt]
     return Prepared(_told_budget(task, renderer), scorer, start, config, intent=prompt)
 

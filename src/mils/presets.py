@@ -18,7 +18,7 @@ SCORER_FOLDER = "mils"        # models/mils for the pack's scorers
 @dataclass(frozen=True)
 class Preset:
     name: str
-    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "vgg19" (Gram features)
+    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "xclip", "vgg19" (Gram features)
     repo_id: str
     description: str
     size: str
@@ -67,6 +67,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("hpsv2.1", "open_clip", "xswu/HPSv2",
            "human-preference scorer for text-to-image: HPS v2.1 (an open_clip ViT-H-14 checkpoint)", "2.0 GB",
            ("HPS_v2.1_compressed.pt",), checkpoint="HPS_v2.1_compressed.pt", architecture="ViT-H-14"),
+    Preset("xclip-b32", "xclip", "microsoft/xclip-base-patch32",
+           "video-text scorer for video captioning: X-CLIP ViT-B/32, 8 frames (Kinetics-400; MIT)", "0.8 GB",
+           _HF_CLIP),
     Preset("clap-htsat", "clap", "laion/clap-htsat-unfused",
            "default audio scorer: CLAP HTSAT (LAION-Audio-630K)", "0.6 GB", _HF_CLIP),
     Preset("vgg19", "vgg19", "timm/vgg19.tv_in1k",

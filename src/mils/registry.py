@@ -131,6 +131,8 @@ def detect_scorer_kind(path: Path) -> str:
         model_type = config.get("model_type", "") if isinstance(config, dict) else ""
         if model_type == "clap":
             return "clap"
+        if model_type == "xclip":
+            return "xclip"
         if isinstance(config, dict) and str(config.get("architecture", "")).startswith("vgg"):
             return "vgg19"  # timm's vgg19.tv_in1k: Gram features, refused by the encoder loaders
         if (path / "processor").is_dir():
@@ -153,11 +155,17 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
 
     Kinds: ``open_clip:<model name>[:<pretrained tag or checkpoint file>]``, ``open_clip:hf-hub:org/repo``,
     ``open_clip:local-dir:/folder``, ``hf:<folder or hub id>`` (transformers CLIP/SigLIP),
-    ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``.
+    ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``, ``xclip:<folder or hub id>`` (video-text),
+    ``mix:0.7*SPEC,0.3*SPEC`` (a weighted mix of scorers, see mils.scorers.mix).
     """
     if not spec or not str(spec).strip():
         raise InputError("scorer", "a preset name, a model folder, or kind:source")
     spec = str(spec).strip()
+    if spec.startswith("mix:"):
+        from .scorers.mix import load_mix
+
+        return load_mix(spec, lambda part: load_scorer_model(part, models_dir=models_dir, device=device, dtype=dtype,
+                                                             allow_download=allow_download), presets=list(PRESETS))
     if spec in PRESETS:
         if PRESETS[spec].kind in GRAM_KINDS:
             raise InputError("scorer", "a text-image or text-audio encoder preset",
@@ -208,10 +216,14 @@ def _load_kind(kind: str, source: str, *, device: str, dtype: str):
         from .scorers.clap import load_clap
 
         return load_clap(source, device=device, dtype=dtype)
+    if kind == "xclip":
+        from .scorers.xclip import load_xclip
+
+        return load_xclip(source, device=device, dtype=dtype)
     if kind in GRAM_KINDS:
         raise InputError("scorer", "a text-image or text-audio encoder",
                          f"{source} (VGG19 features for the Gram style scorer: use load_gram_features)")
-    raise InputError("scorer", "kind open_clip, hf, pickscore, clap or py", repr(kind))
+    raise InputError("scorer", "kind open_clip, hf, pickscore, clap, xclip, mix or py", repr(kind))
 
 
 def load_gram_features(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "float32",

@@ -62,7 +62,13 @@ class AudioEncoder(Encoder, Protocol):
 
 @runtime_checkable
 class Scorer(Protocol):
-    """Rates candidate texts against a fixed target."""
+    """Rates candidate texts against a fixed target.
+
+    Optional: ``score_pool(texts)`` (a large fixed pool through a disk cache), ``text_cache`` (batched by
+    lockstep), ``members`` ((weight, scorer) pairs whose caches lockstep batches), ``score_scale`` ((lo, hi):
+    the range a weighted mix maps to 0..1, see mils.scorers.mix). A loaded model that is not bound through
+    one target embedding declares ``caption_scorer`` / ``prompt_image_scorer`` (mils.scorers.binding).
+    """
 
     key: str
     direction: Direction

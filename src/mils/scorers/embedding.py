@@ -31,6 +31,7 @@ class EmbeddingScorer:
     """
 
     direction: Direction = "maximize"
+    score_scale = (0.0, 0.5)   # for weighted mixes (mils.scorers.mix): a cosine of 0.5 is about the best match
 
     def __init__(self, encoder: Encoder, target: torch.Tensor, *, pool_store: PoolEmbeddingStore | None = None,
                  label: str = "target"):

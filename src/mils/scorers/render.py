@@ -67,6 +67,7 @@ class CosineImageScorer:
     """image score = cosine(image encoder(image), target embedding); maximised; shown as 100 x cosine."""
 
     direction: Direction = "maximize"
+    score_scale = (0.0, 0.5)   # for weighted mixes (mils.scorers.mix): a cosine of 0.5 is about the best match
 
     def __init__(self, encoder, target: torch.Tensor):
         if "image" not in getattr(encoder, "modalities", frozenset()):
@@ -138,6 +139,10 @@ class RenderedTextScorer:
 
     def format_score(self, score: float) -> str:
         return self.image_scorer.format_score(score)
+
+    @property
+    def score_scale(self):
+        return getattr(self.image_scorer, "score_scale", None)
 
 
 class RenderScorer(RenderedTextScorer):
