@@ -29,7 +29,7 @@ from .pools import load_pool
 from .renderers.base import Renderer
 from .scorers.embedding import EmbeddingScorer
 from .scorers.gram import GramRenderScorer, GramStyleScorer
-from .scorers.render import RenderScorer
+from .scorers.render import RenderedTextScorer, RenderScorer
 from .search import CancelFn, ProgressFn, SearchConfig, SearchResult, run_search
 from .tasks import Task, get_task
 
@@ -187,8 +187,12 @@ def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
     renderer = _need(job.renderer, "renderer", "a text-to-image renderer", task.name)
     encoder = _need(job.scorer_model, "scorer", "a scorer model", task.name)
     # every render is scored against the ORIGINAL prompt, all with the one render seed
-    scorer = RenderScorer(renderer, encoder, targets.text_target(encoder, prompt, name="prompt"),
-                          seed=job.render_seed, batch_size=job.render_batch)
+    if hasattr(encoder, "render_judge"):   # a VLM judge (mils.scorers.vlm_judge) asks about the prompt instead
+        scorer = RenderedTextScorer(renderer, encoder.render_judge(prompt, job.generator, seed=job.seed),
+                                    seed=job.render_seed, batch_size=job.render_batch)
+    else:
+        scorer = RenderScorer(renderer, encoder, targets.text_target(encoder, prompt, name="prompt"),
+                              seed=job.render_seed, batch_size=job.render_batch)
     start = [prompt] + [t.strip() for t in (job.pool or []) if t.strip() and t.strip() != prompt]
     return Prepared(_told_budget(task, renderer), scorer, start, config, intent=prompt)
 

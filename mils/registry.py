@@ -22,6 +22,7 @@ from .presets import (  # noqa: F401
     download_command,
     get_preset,
     is_downloaded,
+    is_vlm_config,
     preset_dir,
 )
 
@@ -133,6 +134,8 @@ def detect_scorer_kind(path: Path) -> str:
             return "clap"
         if isinstance(config, dict) and str(config.get("architecture", "")).startswith("vgg"):
             return "vgg19"  # timm's vgg19.tv_in1k: Gram features, refused by the encoder loaders
+        if is_vlm_config(config):
+            return "vlm"
         if (path / "processor").is_dir():
             return "pickscore"
         return "hf_clip"
@@ -153,11 +156,14 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
 
     Kinds: ``open_clip:<model name>[:<pretrained tag or checkpoint file>]``, ``open_clip:hf-hub:org/repo``,
     ``open_clip:local-dir:/folder``, ``hf:<folder or hub id>`` (transformers CLIP/SigLIP),
-    ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``.
+    ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``, ``vlm:<preset, folder, hub id or server>``
+    (a VLM judge, mils.scorers.vlm_judge; a server as ``vlm:http://host:port/v1[#model]``).
     """
     if not spec or not str(spec).strip():
         raise InputError("scorer", "a preset name, a model folder, or kind:source")
     spec = str(spec).strip()
+    if spec.startswith("vlm:") and spec[4:] in PRESETS:
+        spec = spec[4:]
     if spec in PRESETS:
         if PRESETS[spec].kind in GRAM_KINDS:
             raise InputError("scorer", "a text-image or text-audio encoder preset",
@@ -208,10 +214,14 @@ def _load_kind(kind: str, source: str, *, device: str, dtype: str):
         from .scorers.clap import load_clap
 
         return load_clap(source, device=device, dtype=dtype)
+    if kind == "vlm":
+        from .scorers.vlm_judge import load_vlm_judge
+
+        return load_vlm_judge(source, device=device, dtype=dtype)
     if kind in GRAM_KINDS:
         raise InputError("scorer", "a text-image or text-audio encoder",
                          f"{source} (VGG19 features for the Gram style scorer: use load_gram_features)")
-    raise InputError("scorer", "kind open_clip, hf, pickscore, clap or py", repr(kind))
+    raise InputError("scorer", "kind open_clip, hf, pickscore, clap, vlm or py", repr(kind))
 
 
 def load_gram_features(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "float32",
