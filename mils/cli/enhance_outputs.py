@@ -74,7 +74,7 @@ def enhance_outputs(args, done: JobResult, out_dir: Path, models: EnhanceModels,
                            for rec in res.history])
     finals = final.render(list(dict.fromkeys([prompt, best])), args.render_seed)
     before, after = finals[0], finals[-1]
-    final_scores = (models.encoder.encode_image(torch.stack([before, after])).float() @ scorer.target).tolist()
+    final_scores = [float(v) for v in scorer.image_scorer.image_scores(torch.stack([before, after]))]
     payload = {
         "prompt": prompt, "best_prompt": best, "out_dir": str(out_dir), "task": done.job.task,
         "pipeline": str(args.pipeline), "renderer": models.preview.key, "final_renderer": final.key,
