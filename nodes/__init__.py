@@ -10,6 +10,7 @@ from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from .loop import MILSLoop
 from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
+from .vlm import MILSVLMJudge
 
 # (node id, class, display name)
 NODES = [
@@ -24,6 +25,7 @@ NODES = [
     ("MILSArithmeticTerm", MILSArithmeticTerm, "MILS Arithmetic Term"),
     ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
     ("MILSGramStyle", MILSGramStyle, "MILS Gram Style"),
+    ("MILSVLMJudge", MILSVLMJudge, "MILS VLM Judge"),
 ]
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in NODES}
