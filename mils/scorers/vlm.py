@@ -16,6 +16,7 @@ Two backends with the same ``yes_probs(images, questions)``:
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -89,6 +90,9 @@ class TransformersVLM:
         self.yes_ids, self.no_ids = _answer_ids(tok, YES_WORDS), _answer_ids(tok, NO_WORDS)
         if not self.yes_ids or not self.no_ids or set(self.yes_ids) & set(self.no_ids):
             raise InputError("vlm", "a tokenizer with distinct tokens for the answers Yes and No", key)
+        accepts = inspect.signature(model.forward).parameters
+        # only the last position's logits, and no KV cache: a (batch, length, vocabulary) tensor is not needed
+        self._forward_args = {k: v for k, v in (("logits_to_keep", 1), ("use_cache", False)) if k in accepts}
 
     def __repr__(self) -> str:
         return f"TransformersVLM({self.key!r})"
@@ -115,7 +119,7 @@ class TransformersVLM:
                              padding=True)
         enc = {k: (v.to(device, dtype) if v.is_floating_point() else v.to(device)) if torch.is_tensor(v) else v
                for k, v in enc.items()}
-        logits = self.model(**enc).logits[:, -1].float()
+        logits = self.model(**enc, **self._forward_args).logits[:, -1].float()
         logp = torch.log_softmax(logits, dim=-1).cpu()
         return [yes_share(row[self.yes_ids].tolist(), row[self.no_ids].tolist()) for row in logp]
 

@@ -11,12 +11,12 @@ Maximised; 0..1.
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Sequence
 
 import torch
 
 from ..errors import InputError
+from ..keys import digest
 from .base import Direction, Score
 from .concepts import check_mode, concept_display, split_concepts
 from .vlm import DEFAULT_QUESTION, ask, check_question
@@ -26,7 +26,7 @@ _NOT_AN_ENCODER = ("an embedding scorer (CLIP/SigLIP, CLAP): a VLM judge rates r
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return digest(text.encode("utf-8"), 10)
 
 
 def fmt(p: float) -> str:
