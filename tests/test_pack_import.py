@@ -48,7 +48,8 @@ def test_pack_and_mils_share_one_engine(order):
                          timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["nodes"] == 11, "the 11 node classes registered"
+    expected = len(json.loads((ROOT / "tests" / "data" / "node_schemas.json").read_text()))
+    assert got["nodes"] == expected, f"the {expected} node classes of tests/data/node_schemas.json registered"
     assert got["same_cache"] and got["same_errors"] and got["loop_uses_engine"]
     assert got["copies"] == 1, "an engine module was loaded twice"
     assert got["folders"] == ["LLM", "mils"]
