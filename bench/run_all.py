@@ -5,6 +5,6 @@
 import runpy
 
 for name in ("bench_pool_cache", "bench_text_scoring", "bench_loop", "bench_gram", "bench_render_cache",
-             "bench_comfyui", "bench_throughput", "bench_quality", "bench_llama_cpp", "bench_ray"):
+             "bench_scorers", "bench_comfyui", "bench_throughput", "bench_quality", "bench_llama_cpp", "bench_ray"):
     print(f"== {name}", flush=True)
     runpy.run_module(f"bench.{name}", run_name="__main__")

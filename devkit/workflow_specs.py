@@ -8,7 +8,9 @@ from __future__ import annotations
 
 LLM_MODEL = "qwen3-1.7b"       # `mils download` / MILS Download Model preset names
 CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
-PLACEHOLDER_MODELS = [f"LLM/{LLM_MODEL}", "mils/siglip2-b16", "mils/pickscore", "mils/clap-htsat", "mils/vgg19"]
+VLM_MODEL = "qwen3-vl-2b-instruct"
+PLACEHOLDER_MODELS = [f"LLM/{LLM_MODEL}", "mils/siglip2-b16", "mils/pickscore", "mils/clap-htsat", "mils/vgg19",
+                      f"mils/{VLM_MODEL}"]
 
 LLM = {"type": "MILSLocalLLM", "values": {"model": LLM_MODEL, "hub_id": "", "dtype": "auto", "device": "auto",
                                           "keep_loaded": True}}
@@ -212,5 +214,39 @@ WORKFLOWS["embedding_arithmetic"] = {
          "columns": [[1], [3, 4], [5]]},
         {"title": "MILS: the LLM searches a prompt with that embedding", "columns": [[2], [6], [7]]},
         {"title": "Stock txt2img with that prompt", "columns": [[8], [9, 10, 11], [12], [13, 14]]},
+    ],
+}
+
+WORKFLOWS["prompt_enhancement_vlm"] = {
+    "nodes": [
+        CKPT,                                                                            # 1
+        LLM,                                                                             # 2
+        scorer(VLM_MODEL),                                                               # 3
+        {"type": "MILSVLMJudge", "values": {"question": 'Does this image show "{}"? Answer yes or no.',
+                                            "concepts": "llm"}, "size": [360, 130]},     # 4
+        renderer(negative=NEGATIVE),                                                     # 5
+        loop("t2i_enhance", "MILS Loop (prompt enhancement, VLM judge)",
+             text="a red cube to the left of a blue ball on a wooden table"),            # 6
+        text_preview("Best prompt"),                                                     # 7
+        {"type": "PreviewImage", "title": "Best preview render", "size": [300, 300]},    # 8
+        clip_text("CLIP Text Encode (best prompt)"),                                     # 9
+        clip_text("CLIP Text Encode (negative)", NEGATIVE),                              # 10
+        LATENT,                                                                          # 11
+        ksampler("KSampler (best prompt)"),                                              # 12
+        DECODE,                                                                          # 13
+        save("MILS_enhanced_vlm"),                                                       # 14
+    ],
+    "links": [(1, "MODEL", 5, "model"), (1, "CLIP", 5, "clip"), (1, "VAE", 5, "vae"),
+              (3, "scorer", 4, "scorer"),
+              (2, "llm", 6, "llm"), (4, "scorer", 6, "scorer"), (5, "renderer", 6, "renderer"),
+              (6, "best_prompt", 7, "source"), (6, "best_image", 8, "images"),
+              (6, "best_prompt", 9, "text"), (1, "CLIP", 9, "clip"), (1, "CLIP", 10, "clip"),
+              (1, "MODEL", 12, "model"), (9, "CONDITIONING", 12, "positive"), (10, "CONDITIONING", 12, "negative"),
+              (11, "LATENT", 12, "latent_image"), (12, "LATENT", 13, "samples"), (1, "VAE", 13, "vae"),
+              (13, "IMAGE", 14, "images")],
+    "blocks": [
+        {"title": "MILS: a VLM judge asks each render about every concept of your prompt; the LLM is told "
+                  "which ones are missing", "columns": [[1, 5], [2, 3, 4], [6], [7, 8]]},
+        {"title": "Stock txt2img with the best prompt", "columns": [[9, 10, 11], [12], [13], [14]]},
     ],
 }

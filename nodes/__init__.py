@@ -11,6 +11,7 @@ from .loop import MILSLoop
 from .mix import MILSScorerMix
 from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
+from .vlm import MILSVLMJudge
 
 # (node id, class, display name)
 NODES = [
@@ -26,6 +27,7 @@ NODES = [
     ("MILSArithmeticTerm", MILSArithmeticTerm, "MILS Arithmetic Term"),
     ("MILSDownloadModel", MILSDownloadModel, "MILS Download Model"),
     ("MILSGramStyle", MILSGramStyle, "MILS Gram Style"),
+    ("MILSVLMJudge", MILSVLMJudge, "MILS VLM Judge"),
 ]
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in NODES}

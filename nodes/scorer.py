@@ -11,11 +11,13 @@ from mils.scorers.render import CosineImageScorer
 from . import bridge
 from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_input, image_input, keep_loaded_input,
                      node_error, split_lines)
+from .vlm import vlm_scores
 
 USE_SOURCE = "(use source below)"
-KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP", "X-CLIP (video)"]
+KINDS = ["auto", "open_clip", "transformers CLIP/SigLIP", "PickScore", "CLAP", "X-CLIP (video)", "VLM judge"]
 _KIND_PREFIX = {"open_clip": "open_clip", "transformers CLIP/SigLIP": "hf", "PickScore": "pickscore", "CLAP": "clap",
-                "X-CLIP (video)": "xclip"}
+                "X-CLIP (video)": "xclip",
+                "VLM judge": "vlm"}
 
 
 def scorer_spec(model: str, kind: str, source: str) -> str:
@@ -26,7 +28,7 @@ def scorer_spec(model: str, kind: str, source: str) -> str:
             raise node_error("source", "a scorer source when model is '(use source below)', e.g. an open_clip "
                                        "name:pretrained pair or a Hugging Face id")
         bridge.require_local(source.split(":", 1)[1] if source.startswith(("open_clip:", "hf:", "pickscore:",
-                                                                            "clap:", "xclip:")) else source, "source")
+                                                                            "clap:", "xclip:", "vlm:")) else source, "source")
         if kind == "auto":
             return source
         return f"{_KIND_PREFIX[kind]}:{source}"
@@ -65,8 +67,8 @@ def scorer_entries() -> list[str]:
 
 class MILSScorerLoader:
     DESCRIPTION = ("Loads the model that scores candidates: open_clip CLIP/SigLIP, transformers CLIP/SigLIP, "
-                   "PickScore (image vs prompt preference), CLAP (audio) or X-CLIP (video). From models/mils or a "
-                   "source string.")
+                   "PickScore (image vs prompt preference), CLAP (audio), X-CLIP (video) or a VLM judge (asks a "
+                   "vision-language model whether a render shows the prompt). From models/mils or a source string.")
     CATEGORY = f"{CATEGORY}/Scorer"
     RETURN_TYPES = (SCORER_TYPE,)
     RETURN_NAMES = ("scorer",)
@@ -78,7 +80,10 @@ class MILSScorerLoader:
         return {"required": {
             "model": ([USE_SOURCE] + scorer_entries(),
                       {"tooltip": "A folder or checkpoint in models/mils (get one with MILS Download Model)."}),
-            "kind": (KINDS, {"default": "auto", "tooltip": "Which library loads it; auto detects it from the folder."}),
+            "kind": (KINDS, {"default": "auto", "tooltip": "Which library loads it; auto detects it from the folder. "
+                             "VLM judge: a vision-language model (Qwen3-VL ...) asked 'does this image show <prompt>?'; "
+                             "its source may be an OpenAI-compatible server that returns logprobs: "
+                             "http://host:port/v1#model (API key in $MILS_VLM_API_KEY)."}),
             "source": ("STRING", {"default": "", "tooltip": "With '(use source below)': e.g. ViT-B-32:laion2b_s34b_b79k "
                                   "(open_clip), hf-hub:timm/ViT-B-16-SigLIP, or a folder path. For a bare open_clip "
                                   "checkpoint file in models/mils: its architecture, e.g. ViT-B-32."}),
@@ -170,8 +175,11 @@ class MILSScore:
     def score(self, scorer, texts, images=None, target_image=None, target_audio=None, target_text=""):
         encoder = scorer.use()
         try:
-            bound = bound_scores(encoder, texts, images, target_image, target_audio, target_text or "")
-            if bound is not None:
+            vlm = hasattr(encoder, "yes_probs")   # a VLM judge: P(yes) to a question, no embeddings
+            bound = None if vlm else bound_scores(encoder, texts, images, target_image, target_audio, target_text or "")
+            if vlm:
+                labels, scores = vlm_scores(encoder, texts, images, target_image, target_text or "")
+            elif bound is not None:
                 scores, labels = bound
             elif images is not None:
                 target = build_target(encoder, target_image, target_audio, target_text or "")

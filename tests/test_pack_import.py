@@ -77,7 +77,8 @@ def _probe(code: str, *args: str, pythonpath: str | None) -> tuple[dict, str]:
 def test_pack_and_mils_share_one_engine(order):
     # "installed": this checkout's engine importable as mils, as after `pip install -e .`
     got, _ = _probe(PROBE, order, pythonpath=None if order == "not-installed" else str(ROOT / "src"))
-    assert got["nodes"] == 12, "the 12 node classes registered"
+    expected = len(json.loads((ROOT / "tests" / "data" / "node_schemas.json").read_text()))
+    assert got["nodes"] == expected, f"the {expected} node classes of tests/data/node_schemas.json registered"
     assert got["same_cache"] and got["same_errors"] and got["loop_uses_engine"]
     assert got["copies"] == 1 and got["module_names"] == [], "an engine module was loaded twice or under another name"
     assert Path(got["engine"]).resolve() == ROOT / "src" / "mils" / "__init__.py"

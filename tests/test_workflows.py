@@ -37,8 +37,8 @@ WF_DIR = ROOT / "workflows"
 API_DIR = WF_DIR / "api"
 CORE_FILE = Path(__file__).parent / "data" / "core_nodes.json"
 
-EXPECTED = ["audio_captioning", "embedding_arithmetic", "image_captioning", "prompt_enhancement", "style_transfer",
-            "video_captioning"]
+EXPECTED = ["audio_captioning", "embedding_arithmetic", "image_captioning", "prompt_enhancement",
+            "prompt_enhancement_vlm", "style_transfer", "video_captioning"]
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_TYPES = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute", "GetNode", "SetNode"}
@@ -46,7 +46,8 @@ UI_ONLY_TYPES = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute", "GetNode", 
 FILE_COMBOS = {("LoadImage", "image"), ("LoadVideo", "file"), ("LoadAudio", "audio"),
                ("CheckpointLoaderSimple", "ckpt_name")}
 # our combos listing the user's model folders: the examples name presets of MILS Download Model
-PRESET_COMBOS = {("MILSLocalLLM", "model"): {"llm"}, ("MILSScorerLoader", "model"): {"open_clip", "pickscore", "clap"},
+PRESET_COMBOS = {("MILSLocalLLM", "model"): {"llm"},
+                 ("MILSScorerLoader", "model"): {"open_clip", "pickscore", "clap", "vlm"},
                  ("MILSGramStyle", "features"): {"vgg19"}}
 # the Renderer's sampler lists are ComfyUI's own (the pack falls back to a short list outside ComfyUI)
 SAMPLER_COMBOS = {("MILSRenderer", "sampler_name"): ("KSampler", "sampler_name"),

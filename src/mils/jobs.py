@@ -176,7 +176,8 @@ def _enhance(job: Job, task: Task, config: SearchConfig) -> Prepared:
     renderer = _need(job.renderer, "renderer", "a text-to-image renderer", task.name)
     encoder = _need(job.scorer_model, "scorer", "a scorer model", task.name)
     # every render is scored against the ORIGINAL prompt, all with the one render seed
-    scorer = render_scorer(encoder, renderer, prompt, seed=job.render_seed, batch_size=job.render_batch)
+    scorer = render_scorer(encoder, renderer, prompt, seed=job.render_seed, batch_size=job.render_batch,
+                           generator=job.generator, llm_seed=job.seed)
     start = [prompt] + [t.strip() for t in (job.pool or []) if t.strip() and t.strip() != prompt]
     return Prepared(_told_budget(task, renderer), scorer, start, config, intent=prompt)
 

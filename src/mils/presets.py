@@ -18,7 +18,7 @@ SCORER_FOLDER = "mils"        # models/mils for the pack's scorers
 @dataclass(frozen=True)
 class Preset:
     name: str
-    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "xclip", "vgg19" (Gram features)
+    kind: str                  # "llm", "open_clip", "hf_clip", "pickscore", "clap", "xclip", "vlm", "vgg19" (Gram features)
     repo_id: str
     description: str
     size: str
@@ -37,6 +37,7 @@ _HF_LM = ("*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.jinja"
 _OPEN_CLIP = ("open_clip_config.json", "open_clip_model.safetensors", "open_clip_pytorch_model.bin", "*.txt",
               "*.model", "tokenizer*", "special_tokens_map.json")
 _HF_CLIP = ("*.json", "*.safetensors", "*.txt")
+_HF_VLM = ("*.json", "*.safetensors", "*.txt", "*.jinja", "tokenizer*")
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("qwen3-1.7b", "llm", "Qwen/Qwen3-1.7B",
@@ -75,6 +76,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("vgg19", "vgg19", "timm/vgg19.tv_in1k",
            "style-transfer scorer: VGG19 ImageNet features for the Gram-matrix style loss (the paper's)", "0.6 GB",
            ("*.safetensors", "*.json")),
+    Preset("qwen3-vl-2b-instruct", "vlm", "Qwen/Qwen3-VL-2B-Instruct",
+           "VLM judge: Qwen3-VL 2B instruct asked 'does this image show <prompt>?' (Apache-2.0)", "4.3 GB", _HF_VLM),
+    Preset("qwen3-vl-8b-instruct", "vlm", "Qwen/Qwen3-VL-8B-Instruct",
+           "larger VLM judge: Qwen3-VL 8B instruct (Apache-2.0); wants a GPU", "17.5 GB", _HF_VLM),
 ]}
 
 GRAM_KINDS = frozenset({"vgg19"})   # feature extractors for the Gram style scorer, not text-image encoders
@@ -111,6 +116,15 @@ def preset_dir(preset: Preset, models_dir: Path | str) -> Path:
 def is_downloaded(preset: Preset, models_dir: Path | str) -> bool:
     d = preset_dir(preset, models_dir)
     return (d / ".mils-complete").is_file()
+
+
+def is_vlm_config(config) -> bool:
+    """Whether a transformers config.json (a dict) describes an image-text-to-text model (a VLM, not a CLIP)."""
+    if not isinstance(config, dict):
+        return False
+    archs = config.get("architectures") or []
+    generative = any(str(a).endswith(("ForConditionalGeneration", "ForImageTextToText")) for a in archs)
+    return bool(generative and "vision_config" in config)
 
 
 def preset_for_source(source: str) -> str | None:

@@ -22,6 +22,7 @@ from .presets import (  # noqa: F401
     download_command,
     get_preset,
     is_downloaded,
+    is_vlm_config,
     preset_dir,
 )
 
@@ -135,6 +136,8 @@ def detect_scorer_kind(path: Path) -> str:
             return "xclip"
         if isinstance(config, dict) and str(config.get("architecture", "")).startswith("vgg"):
             return "vgg19"  # timm's vgg19.tv_in1k: Gram features, refused by the encoder loaders
+        if is_vlm_config(config):
+            return "vlm"
         if (path / "processor").is_dir():
             return "pickscore"
         return "hf_clip"
@@ -156,11 +159,15 @@ def load_scorer_model(spec: str, *, models_dir=None, device: str = "auto", dtype
     Kinds: ``open_clip:<model name>[:<pretrained tag or checkpoint file>]``, ``open_clip:hf-hub:org/repo``,
     ``open_clip:local-dir:/folder``, ``hf:<folder or hub id>`` (transformers CLIP/SigLIP),
     ``pickscore:<folder or hub id>``, ``clap:<folder or hub id>``, ``xclip:<folder or hub id>`` (video-text),
+    ``vlm:<preset, folder, hub id or server>`` (a VLM judge, mils.scorers.vlm_judge; a server as
+    ``vlm:http://host:port/v1[#model]``),
     ``mix:0.7*SPEC,0.3*SPEC`` (a weighted mix of scorers, see mils.scorers.mix).
     """
     if not spec or not str(spec).strip():
         raise InputError("scorer", "a preset name, a model folder, or kind:source")
     spec = str(spec).strip()
+    if spec.startswith("vlm:") and spec[4:] in PRESETS:
+        spec = spec[4:]
     if spec.startswith("mix:"):
         from .scorers.mix import load_mix
 
@@ -220,10 +227,14 @@ def _load_kind(kind: str, source: str, *, device: str, dtype: str):
         from .scorers.xclip import load_xclip
 
         return load_xclip(source, device=device, dtype=dtype)
+    if kind == "vlm":
+        from .scorers.vlm_judge import load_vlm_judge
+
+        return load_vlm_judge(source, device=device, dtype=dtype)
     if kind in GRAM_KINDS:
         raise InputError("scorer", "a text-image or text-audio encoder",
                          f"{source} (VGG19 features for the Gram style scorer: use load_gram_features)")
-    raise InputError("scorer", "kind open_clip, hf, pickscore, clap, xclip, mix or py", repr(kind))
+    raise InputError("scorer", "kind open_clip, hf, pickscore, clap, xclip, vlm, mix or py", repr(kind))
 
 
 def load_gram_features(spec: str, *, models_dir=None, device: str = "auto", dtype: str = "float32",

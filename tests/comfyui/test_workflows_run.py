@@ -5,8 +5,8 @@
 One server for the module (devkit/comfy_server.py: main.py --cpu on 127.0.0.1, this checkout
 linked as custom_nodes/mils_nodes, tiny random models). The real models the examples name are not
 needed: each API twin is run with the tiny ones put in their place (models/LLM/tiny-llama,
-models/mils/tiny-clip for SigLIP and PickScore, models/mils/tiny-clap for CLAP, a random VGG19 trunk
-in models/mils/vgg19-tiny, the tiny SD1.5 checkpoint) and tiny sizes (64 px, 2 sampling steps, one
+models/mils/tiny-clip for SigLIP and PickScore, models/mils/tiny-clap for CLAP, models/mils/tiny-vlm (a
+tiny Qwen3-VL) for the VLM judge, a random VGG19 trunk in models/mils/vgg19-tiny, the tiny SD1.5 checkpoint) and tiny sizes (64 px, 2 sampling steps, one
 MILS step), with assets/cat.jpg, assets/coffee.jpg, a generated WAV and a generated MP4 as the
 inputs the files name. Also checked here: the stored core-node schemas (tests/data/core_nodes.json)
 match the server, ComfyUI lists the examples as the pack's templates and serves their thumbnails,
@@ -34,6 +34,7 @@ pytestmark = [pytest.mark.comfyui,
 RUN_TIMEOUT = 240
 TINY_CLAP = "tiny-clap"
 TINY_VGG = "vgg19-tiny"
+TINY_VLM = "tiny-vlm"
 
 
 # --- the tiny stand-ins ----------------------------------------------------------------------------
@@ -43,6 +44,8 @@ def tiny_values(class_type: str, inputs: dict) -> dict:
     if class_type == "MILSLocalLLM":
         return {"model": cs.LLM_NAME}
     if class_type == "MILSScorerLoader":
+        if inputs["model"].startswith("qwen3-vl"):
+            return {"model": TINY_VLM}
         return {"model": TINY_CLAP if inputs["model"] == "clap-htsat" else cs.SCORER_NAME}
     if class_type == "MILSGramStyle":
         return {"features": TINY_VGG, "size": 64}
@@ -108,8 +111,11 @@ def inputs_named() -> dict[str, set[str]]:
 
 def prepare_inputs(base: Path) -> None:
     from devkit.tiny_models import make_tiny_clap
+    from devkit.tiny_vlm import make_tiny_qwen3_vl
 
     write_tiny_vgg19(base / "models" / "mils" / TINY_VGG)
+    if not (base / "models" / "mils" / TINY_VLM).exists():
+        make_tiny_qwen3_vl(base / "models" / "mils" / TINY_VLM)
     clap = base / "models" / "mils" / TINY_CLAP
     if not clap.exists():
         shutil.copytree(make_tiny_clap(base / "build"), clap)

@@ -8,7 +8,7 @@ from ..errors import InputError
 from .dataset import add_batch_arg, add_dataset_args
 from .enhance_outputs import ENHANCE_FILES, enhance_one, write_enhance
 from .enhance_prompts import run_prompts
-from .options import add_model_args, add_render_args, add_search_args, check_render_args
+from .options import add_model_args, add_render_args, add_search_args, add_vlm_args, check_render_args
 from .output import slug
 
 __all__ = ["ENHANCE_FILES", "add_parser", "enhance", "run"]
@@ -26,6 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, help="output folder (default ./mils-enhance-<prompt slug>, with --prompts "
                                             "./mils-enhance-<file name>)")
     add_model_args(p)
+    add_vlm_args(p)
     add_search_args(p)
     add_dataset_args(p)
 

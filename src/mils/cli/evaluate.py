@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import registry
 from ..cache import atomic_write_text
 from ..errors import InputError
+from .options import add_vlm_args
 
 CAPTION_FILES = {"json": "eval_captions.json", "markdown": "eval_captions.md", "picture": "eval_captions.png"}
 ENHANCE_FILES = {"json": "eval_enhance.json", "markdown": "eval_enhance.md", "picture": "eval_enhance.png"}
@@ -48,7 +49,8 @@ def add_parser(sub) -> None:
                                         "judge scorer other than the one the search optimised")
     e.add_argument("results", type=Path, metavar="RESULTS", help="a `mils enhance` output folder, or a folder of them")
     e.add_argument("--judge", required=True, metavar="SCORER",
-                   help="the image-text scorer that judges (as `mils enhance --scorer`); not the optimised one")
+                   help="the scorer that judges (as `mils enhance --scorer`; e.g. a VLM judge vlm:qwen3-vl-2b-instruct); "
+                        "not the optimised one")
     e.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     e.add_argument("--confidence", type=float, default=0.95, help="confidence of the interval (default 0.95)")
     e.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -56,13 +58,16 @@ def add_parser(sub) -> None:
     e.add_argument("--out", type=Path, help="folder for eval_enhance.json/.md/.png (default: the RESULTS folder)")
     e.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     _loader_args(e)
+    add_vlm_args(e, concepts=False)
 
 
 def _load(args, spec: str, option: str):
     if not spec or not spec.strip():
         raise InputError(option, "a scorer: a preset, a local folder/checkpoint, kind:source or py:module:factory")
-    return registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
-                                      allow_download=not args.no_download)
+    from .models import vlm_options
+
+    return vlm_options(args, registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device,
+                                                        dtype=args.dtype, allow_download=not args.no_download))
 
 
 def _out_dir(args) -> Path:

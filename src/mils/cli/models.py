@@ -21,5 +21,19 @@ def load_generator(args, task_name: str):
 def load_encoder(args, task_name: str, spec: str | None = None):
     """``spec`` (else --scorer, else the task's default scorer)."""
     spec = spec or getattr(args, "scorer", None) or registry.TASK_DEFAULTS[task_name]["scorer"]
-    return registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
-                                      allow_download=not args.no_download)
+    return vlm_options(args, registry.load_scorer_model(spec, models_dir=args.models_dir, device=args.device,
+                                                        dtype=args.dtype, allow_download=not args.no_download))
+
+
+def vlm_options(args, model):
+    """A VLM judge with the --vlm-question / --concepts the command was given; any other scorer as it is."""
+    question, concepts = getattr(args, "vlm_question", None), getattr(args, "concepts", None)
+    if not hasattr(model, "with_options"):
+        if question or concepts not in (None, "off"):
+            raise InputError("--vlm-question/--concepts", "a VLM judge scorer (vlm:...)", getattr(model, "key", model))
+        return model
+    if question is not None:
+        from ..scorers.vlm import check_question
+
+        check_question(question, "--vlm-question")
+    return model.with_options(question=question, concepts=concepts)

@@ -20,13 +20,29 @@ def add_model_args(p: argparse.ArgumentParser, *, scorer: bool = True, scorer_he
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument("--api-key-env", help="NAME of the environment variable that holds the server's API key")
     if scorer:
-        g.add_argument("--scorer", help=scorer_help or "scorer: a preset, a local folder/checkpoint, kind:source, "
-                                                      "or py:module:factory")
+        g.add_argument("--scorer", help=scorer_help or "scorer: a preset, a local folder/checkpoint, kind:source "
+                                                      "(e.g. vlm:qwen3-vl-2b-instruct, a VLM judge), or py:module:factory")
     g.add_argument("--models-dir", type=Path, help="where presets live and download to (default: $MILS_MODELS_DIR "
                                                    "or ~/.cache/mils/models)")
     g.add_argument("--no-download", action="store_true", help="never download a missing preset; fail instead")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     g.add_argument("--dtype", default="auto", help="auto, float32, float16, bfloat16")
+
+
+def add_vlm_args(p: argparse.ArgumentParser, *, concepts: bool = True) -> None:
+    """Options of a VLM judge (--scorer/--judge vlm:...); ignored by other scorers."""
+    from ..scorers.concepts import CONCEPT_MODES
+    from ..scorers.vlm import DEFAULT_QUESTION
+
+    g = p.add_argument_group("VLM judge (a vlm:... scorer)")
+    g.add_argument("--vlm-question", metavar="TEMPLATE",
+                   help=f"the question asked about each render, with {{}} or <text> for the prompt "
+                        f"(default: {DEFAULT_QUESTION.replace('%', '%%')})")
+    if concepts:
+        g.add_argument("--concepts", choices=CONCEPT_MODES, default="off",
+                       help="concept feedback: split the prompt into its concepts once (llm: by the LLM; parse: at "
+                            "commas and 'and'), judge every render per concept, score = their mean, and show the "
+                            "LLM which concepts each render lacks (default off)")
 
 
 def add_search_args(p: argparse.ArgumentParser) -> None:

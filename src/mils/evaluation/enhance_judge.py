@@ -42,7 +42,7 @@ class EnhanceReport:
     wins: int
     ties: int
     losses: int
-    mean_gain: float                # mean judge score (cosine) of the best render minus the original's
+    mean_gain: float                # mean judge score (cosine, or a VLM judge's P(yes)) of the best render minus the original's
     per_run: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -101,7 +101,7 @@ def bootstrap_ci(values, *, resamples: int = 10_000, confidence: float = 0.95, s
 
 def evaluate_enhance(results, judge, *, resamples: int = 10_000, confidence: float = 0.95,
                      seed: int = 0) -> EnhanceReport:
-    """Win rate of the best prompt's render over the original's under ``judge`` (an image-text encoder).
+    """Win rate of the best prompt's render over the original's under ``judge`` (an image-text encoder or a VLM judge).
 
     ``results``: a folder (see ``find_enhance_runs``) or a list of EnhanceRun. Refused when ``judge`` is
     the scorer a search optimised: that score is what the search maximised, not evidence.
@@ -109,7 +109,8 @@ def evaluate_enhance(results, judge, *, resamples: int = 10_000, confidence: flo
     from ..media import load_image
 
     runs = results if isinstance(results, list) else find_enhance_runs(results)
-    check_image_encoder(judge, "--judge")
+    if not hasattr(judge, "prompt_image_scorer"):
+        check_image_encoder(judge, "--judge")
     optimised = sorted({r.scorer for r in runs})
     if judge.key in optimised:
         raise InputError("--judge", f"a scorer other than the one the search optimised ({', '.join(optimised)})",
@@ -119,7 +120,7 @@ def evaluate_enhance(results, judge, *, resamples: int = 10_000, confidence: flo
                          f"{resamples}, {confidence}")
     images = [load_image(p, name=str(p)) for r in runs for p in (r.before, r.after)]
     prompts = [r.prompt for r in runs for _ in (0, 1)]
-    cos = image_text_cosines(judge, images, prompts)
+    cos = judge_scores(judge, images, prompts)
     per_run, outcomes = [], []
     for r, before, after in zip(runs, cos[0::2], cos[1::2]):
         outcome = 1.0 if after > before else 0.5 if after == before else 0.0
@@ -133,6 +134,19 @@ def evaluate_enhance(results, judge, *, resamples: int = 10_000, confidence: flo
                          confidence=confidence, resamples=resamples, seed=seed,
                          wins=outcomes.count(1.0), ties=outcomes.count(0.5), losses=outcomes.count(0.0),
                          mean_gain=float(np.mean([p["gain"] for p in per_run])), per_run=per_run)
+
+
+def judge_scores(judge, images, prompts) -> list[float]:
+    """The judge's score of each image against its prompt: the cosine of an image-text encoder, or a VLM
+    judge's P(yes) (per concept and averaged when its concept mode is ``parse``)."""
+    if not hasattr(judge, "prompt_image_scorer"):
+        return image_text_cosines(judge, images, prompts)
+    scorers: dict[str, object] = {}
+    out = []
+    for image, prompt in zip(images, prompts):
+        scorer = scorers.setdefault(prompt, judge.prompt_image_scorer(prompt))
+        out.append(float(scorer.image_scores(image if image.ndim == 4 else image[None])[0]))
+    return out
 
 
 def wins_and_losses_sheet(report: EnhanceReport, count: int = 4) -> Image.Image:

@@ -5,8 +5,9 @@ cosine to the image, the averaged frames of a video, the sound, or the prompt's 
 model that scores some other way declares it with optional methods, used here when present:
 
 - ``caption_scorer(media, *, num_frames)`` -> a Scorer of texts against that medium (X-CLIP: a video);
-- ``prompt_image_scorer(prompt)`` -> an ImageScorer rating renders against the prompt (a weighted mix
-  of scorers: its parts rate the same render).
+- ``prompt_image_scorer(prompt, *, generator, seed)`` -> an ImageScorer rating renders against the
+  prompt (a weighted mix of scorers: its parts rate the same render; a VLM judge: P(yes) per concept of
+  the prompt, which it may split once with the job's LLM, ``generator``, seeded with ``seed``).
 """
 from __future__ import annotations
 
@@ -37,17 +38,20 @@ def caption_scorer(model, media, *, num_frames: int = 8):
     return EmbeddingScorer(model, media_target(model, media, num_frames=num_frames), label=media.kind)
 
 
-def prompt_image_scorer(model, prompt: str):
+def prompt_image_scorer(model, prompt: str, *, generator=None, seed: int = 0):
     """Renders rated against ``prompt``."""
     own = getattr(model, "prompt_image_scorer", None)
     if own is not None:
-        return own(prompt)
+        return own(prompt, generator=generator, seed=seed)
     return CosineImageScorer(model, targets.text_target(model, prompt, name="prompt"))
 
 
-def render_scorer(model, renderer, prompt: str, *, seed: int, batch_size: int) -> RenderedTextScorer:
-    """Texts scored by rendering them and rating each render against ``prompt`` (rendered once per text)."""
+def render_scorer(model, renderer, prompt: str, *, seed: int, batch_size: int, generator=None,
+                  llm_seed: int = 0) -> RenderedTextScorer:
+    """Texts scored by rendering them (with render ``seed``) and rating each render against ``prompt``
+    (rendered once per text); ``generator`` and ``llm_seed`` go to a model that asks the LLM (concepts)."""
     if getattr(model, "prompt_image_scorer", None) is None:
         return RenderScorer(renderer, model, targets.text_target(model, prompt, name="prompt"), seed=seed,
                             batch_size=batch_size)
-    return RenderedTextScorer(renderer, model.prompt_image_scorer(prompt), seed=seed, batch_size=batch_size)
+    return RenderedTextScorer(renderer, model.prompt_image_scorer(prompt, generator=generator, seed=llm_seed),
+                              seed=seed, batch_size=batch_size)

@@ -119,8 +119,9 @@ class ScorerMix:
         return WeightedMix([(w, binding.caption_scorer(m, media, num_frames=num_frames), label)
                             for w, m, label in self.parts], name=self.name)
 
-    def prompt_image_scorer(self, prompt: str) -> WeightedMix:
-        return WeightedMix([(w, binding.prompt_image_scorer(m, prompt), label) for w, m, label in self.parts],
+    def prompt_image_scorer(self, prompt: str, *, generator=None, seed: int = 0) -> WeightedMix:
+        return WeightedMix([(w, binding.prompt_image_scorer(m, prompt, generator=generator, seed=seed), label)
+                            for w, m, label in self.parts],
                            name=self.name)
 
     def encode_text(self, texts) -> torch.Tensor:

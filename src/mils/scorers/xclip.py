@@ -62,7 +62,7 @@ class XClipModel(HFClipEncoder):
         raise InputError("scorer", "an image-text scorer to embed images; X-CLIP scores videos (task "
                                    "video_caption)", self.key)
 
-    def prompt_image_scorer(self, prompt: str):
+    def prompt_image_scorer(self, prompt: str, *, generator=None, seed: int = 0):
         raise InputError("scorer", "an image-text scorer to rate renders (e.g. pickscore, hpsv2.1, siglip2-b16); "
                                    "X-CLIP scores videos", self.key)
 
