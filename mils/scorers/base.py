@@ -62,7 +62,18 @@ class AudioEncoder(Encoder, Protocol):
 
 @runtime_checkable
 class Scorer(Protocol):
-    """Rates candidate texts against a fixed target."""
+    """Rates candidate texts against a fixed target.
+
+    Optional members (declared with their defaults on :class:`ScorerBase`; a scorer may subclass it or
+    define them itself; the driver reads them through :func:`optional`, never by probing):
+
+    * ``encodes`` / ``renders``: counters of the model work done so far (texts or images embedded,
+      images rendered); reported in the step records and results.
+    * ``text_cache``: the text-embedding cache the scorer reads (shared by every scorer on one encoder),
+      so a lockstep batch embeds the new texts of all its searches in one batched encode; None: none.
+    * ``score_pool(texts)``: ``score`` for a whole starting pool (may use an on-disk pool cache).
+    * ``images(texts)``: the renders of ``texts`` (scorers that render).
+    """
 
     key: str
     direction: Direction
@@ -74,6 +85,32 @@ class Scorer(Protocol):
     def format_score(self, score: float) -> str:
         """The score as the LLM sees it: on a scale where small differences are visible (see ``shown``)."""
         ...
+
+
+class ScorerBase:
+    """The defaults of Scorer's optional members."""
+
+    encodes: int = 0
+    renders: int = 0
+    text_cache = None
+
+    def score_pool(self, texts: Sequence[str]) -> list[float]:
+        return self.score(texts)  # type: ignore[attr-defined]
+
+    images = None   # scorers that render define images(texts) -> (B, H, W, 3)
+
+
+def optional(scorer: object, name: str):
+    """The scorer's optional member ``name``, or its declared default (:class:`ScorerBase`)."""
+    if name not in _OPTIONAL:
+        raise AttributeError(f"{name} is not an optional member of Scorer (one of {', '.join(_OPTIONAL)})")
+    value = getattr(scorer, name, _OPTIONAL[name])
+    if name == "score_pool" and value is _OPTIONAL[name]:
+        return scorer.score  # type: ignore[attr-defined]
+    return value
+
+
+_OPTIONAL = {"encodes": 0, "renders": 0, "text_cache": None, "score_pool": ScorerBase.score_pool, "images": None}
 
 
 def sort_key(direction: Direction):
