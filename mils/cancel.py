@@ -21,7 +21,7 @@ from .errors import Cancelled
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CancelCheck", "as_cancel_check", "cancel_scope", "requested"]
+__all__ = ["CancelCheck", "as_cancel_check", "cancel_scope", "is_cancel", "requested"]
 
 
 class CancelCheck:
@@ -78,3 +78,12 @@ def requested() -> bool:
         return bool(check())
     except Exception:  # e.g. ComfyUI's interrupt exception: stop now, the caller re-raises it
         return True
+
+
+def is_cancel(exc: BaseException) -> bool:
+    """Whether ``exc`` cancels the current scope's search (see ``CancelCheck.is_cancel``); a backend that
+    answers several prompts in turn stops at a cancel instead of going on with the next prompt."""
+    check = _CHECK.get()
+    if isinstance(check, CancelCheck):
+        return check.is_cancel(exc)
+    return isinstance(exc, (KeyboardInterrupt, Cancelled)) or requested()

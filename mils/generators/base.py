@@ -17,6 +17,8 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Protocol, Sequence, runtime_checkable
 
+from ..cancel import is_cancel
+
 log = logging.getLogger(__name__)
 
 
@@ -128,6 +130,8 @@ def _one_by_one(generator: Generator, prompts: Sequence[str],
         try:
             out.append(generator.generate(prompt, params))
         except Exception as e:  # a failing prompt fails alone
+            if is_cancel(e):
+                raise
             log.warning("%s: generation failed for one prompt of %d: %s", getattr(generator, "key", "llm"),
                         len(prompts), e)
             out.append(e)
