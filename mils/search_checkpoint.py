@@ -112,7 +112,8 @@ def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False,
     ``identity``: what the state must have been made for (a job's, mils.identity.job_identity); None: the
     search's own (search_identity)."""
     path = Path(path)
-    identity = dict(identity) if identity is not None else search_identity(search)
+    # P replies per step can follow the device (the generator's default): it shapes the results too
+    identity = {**identity, "replies": str(search.replies)} if identity is not None else search_identity(search)
     state = None if fresh else load_state(path, identity)
     resumed = False
     if state is not None:
