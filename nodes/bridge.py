@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from mils import errors, registry
+from mils.cancel import CancelCheck
 from mils.model_cache import MODEL_CACHE
 from mils.presets import LLM_FOLDER, SCORER_FOLDER, download_command
 
@@ -161,12 +162,25 @@ def interrupt_requested() -> bool:
     return mm.processing_interrupted()
 
 
-def raise_if_interrupted() -> None:
-    """ComfyUI's own interrupt exception, so the queue marks the run as interrupted."""
+def interrupt_check() -> CancelCheck:
+    """The engine's cancel check: ComfyUI's interrupt flag, and its interrupt exception wherever it is raised
+    inside the search (a sampler, a progress bar) even after ComfyUI has cleared the flag."""
+    errors: tuple[type[BaseException], ...] = ()
     if in_comfyui():
         import comfy.model_management as mm
 
-        mm.throw_exception_if_processing_interrupted()
+        errors = (mm.InterruptProcessingException,)
+    return CancelCheck(lambda: interrupt_requested(), errors=errors)
+
+
+def raise_interrupted() -> None:
+    """ComfyUI's own interrupt exception, so the queue marks the run as interrupted (never as an error);
+    outside ComfyUI nothing (the caller returns what the cancelled search found)."""
+    if in_comfyui():
+        import comfy.model_management as mm
+
+        mm.throw_exception_if_processing_interrupted()   # clears the flag where it is still set
+        raise mm.InterruptProcessingException()
 
 
 def state_dir() -> Path:

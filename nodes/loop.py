@@ -1,12 +1,13 @@
 """The MILS Loop node: the search. LLM + scorer + what to match in; the best prompt (and its render) out."""
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import torch
 
-from mils.errors import GeneratorError
+from mils.errors import Cancelled
 from mils.images import score_curve_image
 from mils.keys import digest
 from mils.jobs import Job, JobResult, run_jobs
@@ -105,36 +106,37 @@ class MILSLoop:
             jobs = fill_jobs(base, given)
             states = self._keep_state(jobs, unique_id, fresh=not resume)
             done = run_jobs(jobs, progress=self._progress(unique_id, task_name, len(jobs)),
-                            should_cancel=bridge.interrupt_requested)
+                            should_cancel=bridge.interrupt_check())
         finally:
             for handle in used:
                 handle.release()
+        for path, d in zip(states, done):
+            if not isinstance(d, Exception) and d.result.stopped not in ("cancelled", "error", "time"):
+                path.unlink(missing_ok=True)   # finished: nothing to resume
+        # a cancel shows in the queue as interrupted, its state kept for a requeue
+        if any(isinstance(d, Cancelled) or not isinstance(d, Exception) and d.result.stopped == "cancelled"
+               for d in done):
+            bridge.raise_interrupted()
         for slot in done:
             if isinstance(slot, Exception):
                 raise slot
-        for path, d in zip(states, done):
-            if d.result.stopped not in ("cancelled", "error", "time"):
-                path.unlink(missing_ok=True)   # finished: nothing to resume
-        if any(d.result.stopped == "cancelled" for d in done):
-            bridge.raise_if_interrupted()
         failed = [d.result for d in done if d.result.stopped == "error"]
         if len(failed) == len(done):  # nothing to pass on: say why, and what was found before it failed
-            raise GeneratorError(f"{failed[0].error} (the search stopped at step {len(failed[0].history) - 1}; "
-                                 f"best so far {failed[0].best_score:.4f}: {failed[0].best_text!r})")
+            raise _with_best(failed[0])
         return self._outputs(done, given)
 
     @staticmethod
     def _keep_state(jobs: list[Job], unique_id, *, fresh: bool) -> list[Path]:
         """Each search saves its state after every step, so a requeue after a Cancel resumes it.
 
-        The file is named by the node and the settings; the state itself records what it was made with
-        (models, target, start, config), and one made with anything else is ignored.
+        The file is named by the node, the task and the search's place in the batch; the state records the
+        job's identity (mils.identity: models, inputs, budget, seed), and one made for another identity is
+        ignored with a warning naming what differs.
         """
         folder = bridge.state_dir()
         paths = []
         for k, job in enumerate(jobs):
-            name = digest(json.dumps([str(unique_id), job.task, job.preset, dict(job.overrides), job.seed, k],
-                                     sort_keys=True, default=str).encode())
+            name = digest(json.dumps([str(unique_id), job.task, k]).encode())
             job.checkpoint, job.fresh = folder / f"loop-{name}.json", fresh
             paths.append(job.checkpoint)
         folder.mkdir(parents=True, exist_ok=True)
@@ -186,3 +188,21 @@ class MILSLoop:
         return {"ui": ui, "result": ([r.best_text for r in results], [s.text for s in top], [s.score for s in top],
                                      best_image, torch.cat(curves), conditioning)}
 
+
+
+def _with_best(res) -> BaseException:
+    """The error that stopped a search (its own type), its message saying where it stopped and the best so far."""
+    err = res.failure
+    note = (f"{res.error} (the search stopped at step {len(res.history) - 1}; best so far {res.best_score:.4f}: "
+            f"{res.best_text!r})")
+    if err is None:
+        return RuntimeError(note)
+    try:
+        told = copy.copy(err)
+        told.args = (note,)
+        if str(told) == note:
+            told.__cause__ = err
+            return told
+    except Exception:  # an exception type that cannot be copied: keep it as it is
+        pass
+    return err

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from mils import errors, registry, targets
-from mils.jobs import media_target
+from mils.scorers.binding import media_target
 from mils.media import Media
 from mils.scorers.embedding import EmbeddingScorer
 from mils.scorers.render import CosineImageScorer

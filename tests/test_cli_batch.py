@@ -11,6 +11,7 @@ from PIL import Image
 from devkit.toys import ToyLLM
 from mils.cli import main
 from mils.cli.caption import RESULT_SUFFIX, STATE_SUFFIX
+from mils.cli.output import EXIT_STOPPED
 from mils.errors import GeneratorError
 
 TOYS = ["--scorer", "py:devkit.toys:toy_encoder", "--quiet"]
@@ -71,7 +72,7 @@ def test_an_llm_outage_keeps_the_best_so_far_and_the_rerun_resumes(photos, tmp_p
     args = ["caption", str(photos / "red.png"), "--llm", "py:test_cli_batch:flaky_llm", *TOYS, *SMALL,
             "--out", str(out), "--parallel", "1"]
     monkeypatch.setenv("MILS_TEST_FAIL_AT", "3")            # rounds 1 and 2 finish, round 3's call fails
-    assert main(args) == 2
+    assert main(args) == EXIT_STOPPED                       # the distinct code of an outage
     kept = json.loads((out / f"red.png{RESULT_SUFFIX}").read_text())
     assert kept["stopped"] == "error" and "went away" in kept["error"] and kept["best_text"]
     assert len(kept["history"]) == 3 and (out / f"red.png{STATE_SUFFIX}").is_file()

@@ -1,4 +1,5 @@
 """MILS Loop and MILS Renderer called directly, without ComfyUI (the bridge degrades to no-ops; renders are faked)."""
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -336,3 +337,131 @@ def test_a_requeue_after_cancel_resumes_at_the_last_finished_step(monkeypatch, o
     prompts.clear()
     loop(llm, image=coloured(RED), initial=START, steps=4, unique_id="7", resume=False)
     assert prompts == uninterrupted, "resume off starts over"
+
+
+# --- Cancel inside ComfyUI: the queue shows an interruption, never an error ------------------------
+
+class FakeComfy:
+    """ComfyUI's interrupt as the engine meets it: /interrupt sets a flag; the sampler's callback and every
+    ProgressBar update raise InterruptProcessingException once and clear the flag."""
+
+    class InterruptProcessingException(Exception):
+        pass
+
+    def __init__(self, monkeypatch):
+        import types
+
+        self.flag = False
+        mm = types.ModuleType("comfy.model_management")
+        mm.InterruptProcessingException = self.InterruptProcessingException
+        mm.processing_interrupted = lambda: self.flag
+        mm.throw_exception_if_processing_interrupted = self.throw
+        utils = types.ModuleType("comfy.utils")
+        fake = self
+
+        class ProgressBar:
+            def __init__(self, total):
+                self.total = total
+
+            def update_absolute(self, value, total=None, preview=None):
+                fake.throw()   # ComfyUI's progress hook
+
+        utils.ProgressBar = ProgressBar
+        comfy = types.ModuleType("comfy")
+        comfy.model_management, comfy.utils = mm, utils
+        for name, mod in (("comfy", comfy), ("comfy.model_management", mm), ("comfy.utils", utils),
+                          ("folder_paths", types.ModuleType("folder_paths"))):
+            monkeypatch.setitem(sys.modules, name, mod)
+
+    def throw(self):
+        if self.flag:
+            self.flag = False
+            raise self.InterruptProcessingException()
+
+
+class InterruptingLLM(ToyLLM):
+    """Presses Cancel during its ``at``-th call; ``how``: "flag" (the flag only, as /interrupt does), "raise"
+    (the exception itself, flag cleared, as a sampler callback does), "wrapped" (inside a backend's error)."""
+
+    comfy: FakeComfy = None
+    at, how = 2, "flag"
+
+    def generate(self, prompt, params):
+        if self.calls + 1 == self.at:
+            self.comfy.flag = True
+            if self.how != "flag":
+                self.comfy.flag = False
+                try:
+                    raise self.comfy.InterruptProcessingException()
+                except Exception as e:
+                    if self.how == "raise":
+                        raise
+                    raise GeneratorError("generation failed") from e
+        return super().generate(prompt, params)
+
+
+class InterruptingEncoder(ColourWordsEncoder):
+    comfy: FakeComfy = None
+    at = 0
+
+    def encode_text(self, texts):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == self.at:
+            self.comfy.flag = True
+            self.comfy.throw()
+        return super().encode_text(texts)
+
+
+@pytest.mark.parametrize("images", [1, 3])
+def test_a_cancel_at_any_moment_shows_as_an_interruption_and_a_requeue_resumes(monkeypatch, own_state_dir, images):
+    comfy = FakeComfy(monkeypatch)
+    InterruptingLLM.comfy = InterruptingEncoder.comfy = comfy
+    moments = [("llm", at, how) for at in (1, 2, 4) for how in ("flag", "raise", "wrapped")]
+    moments += [("encode", at, "raise") for at in (2, 3, 5)]
+    for where, at, how in moments:
+        monkeypatch.setattr(InterruptingLLM, "at", at if where == "llm" else 0)
+        monkeypatch.setattr(InterruptingLLM, "how", how)
+        monkeypatch.setattr(InterruptingEncoder, "at", at if where == "encode" else 0)
+        llm = ManagedModel(InterruptingLLM, label="interrupting")
+        scorer = ManagedModel(InterruptingEncoder, label="interrupting scorer")
+        image = coloured(*[RED, GREEN, BLUE][:images])
+        with pytest.raises(FakeComfy.InterruptProcessingException):
+            loop(llm, scorer=scorer, image=image, initial=START, steps=6, unique_id="9")
+        assert not comfy.flag
+        if where == "llm":  # the starts were scored: their state is kept for a requeue
+            assert len(list(own_state_dir.glob("*.json"))) == images, f"{where} call {at} ({how})"
+        monkeypatch.setattr(InterruptingLLM, "at", 0)
+        monkeypatch.setattr(InterruptingEncoder, "at", 0)
+        out = loop(llm, scorer=scorer, image=image, initial=START, steps=6, unique_id="9")
+        assert all("(steps)" in t for t in out["ui"]["text"]), out["ui"]["text"]
+        assert not list(own_state_dir.glob("*.json"))
+
+
+def test_a_total_failure_is_reported_with_its_own_error_and_the_best_so_far():
+    class BrokenEncoder(ColourWordsEncoder):
+        calls = 0
+
+        def encode_text(self, texts):
+            BrokenEncoder.calls += 1
+            if BrokenEncoder.calls > 2:
+                raise ZeroDivisionError("division by zero in the text tower")
+            return super().encode_text(texts)
+
+    with pytest.raises(ZeroDivisionError, match="text tower.*best so far"):
+        loop(scorer=ManagedModel(BrokenEncoder, label="broken"), image=coloured(RED), initial=START)
+
+
+def test_a_state_from_other_settings_is_ignored_with_a_warning_naming_them(caplog, own_state_dir, monkeypatch):
+    import logging
+
+    finished = []
+    monkeypatch.setattr(bridge, "send_event", lambda name, data: finished.append(data["step"]))
+    monkeypatch.setattr(bridge, "interrupt_requested", lambda: len(finished) >= 2)
+    loop(image=coloured(RED), initial=START, steps=4, unique_id="5", seed=1)
+    assert list(own_state_dir.glob("*.json"))
+    monkeypatch.setattr(bridge, "interrupt_requested", lambda: False)
+    caplog.set_level(logging.WARNING)
+    out = loop(image=coloured(RED), initial=START, steps=4, unique_id="5", seed=2)
+    warned = [r.getMessage() for r in caplog.records if "other arguments" in r.getMessage()]
+    assert warned and "seed (1 -> 2)" in warned[0] and "llm" not in warned[0]
+    assert "after 4 steps" in out["ui"]["text"][0]

@@ -13,9 +13,10 @@ POOL = ["a red car on a street", "a blue sky", "a wooden table", "an old tree", 
 TARGET = "a small cat sleeping on a red sofa"
 
 
-def search(llm=None, scorer=None, start=POOL, **cfg):
+def search(llm=None, scorer=None, start=POOL, on_error="raise", **cfg):
     cfg = {"keep": 4, "new_per_step": 6, "steps": 6, "seed": 3, **cfg}
-    return run_search(llm or ToyLLM(), scorer or OverlapScorer(TARGET), TASK, start, SearchConfig(**cfg))
+    return run_search(llm or ToyLLM(), scorer or OverlapScorer(TARGET), TASK, start, SearchConfig(**cfg),
+                      on_error=on_error)
 
 
 def test_search_improves_on_the_starting_pool_and_keeps_the_best():
@@ -183,12 +184,17 @@ def test_scores_shown_to_the_llm_keep_small_differences_visible():
     assert scorer.format_score(0.1234) != scorer.format_score(0.1239)
 
 
-def test_result_serialises():
+def test_result_serialises_to_json_that_reads_back_as_the_same_result():
     import json
 
-    d = search(steps=2).to_dict()
-    json.dumps(d)
-    assert d["best_text"] and len(d["history"]) == 3
+    res = search(llm=FailingLLM(3), steps=5, on_error="return")   # a partial result, with its error
+    back = json.loads(json.dumps(res.to_dict()))
+    assert back["best_text"] == res.best_text == back["best"]["text"] and back["best_score"] == res.best_score
+    assert back["stopped"] == "error" and back["error"] == res.error and "refused" in back["error"]
+    assert [h["best_score"] for h in back["history"]] == res.curve()
+    assert [[s["text"] for s in h["leaderboard"]] for h in back["history"]] == \
+        [[s.text for s in h.leaderboard] for h in res.history]
+    assert back["llm_calls"] == res.llm_calls == len(res.history) - 1 and "failure" not in back  # stays in-process
 
 
 def test_cancel_inside_a_long_llm_call_stops_that_step():

@@ -113,15 +113,17 @@ def test_a_state_with_missing_fields_is_ignored(tmp_path, caplog, uninterrupted)
     assert any("corrupt" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("other", [{"cfg": replace(CFG, seed=4)}, {"target": "a dog"}, {"cfg": replace(CFG, keep=3)}])
-def test_a_state_from_other_arguments_is_ignored_with_a_warning(tmp_path, caplog, other):
+@pytest.mark.parametrize("other,named", [({"cfg": replace(CFG, seed=4)}, "seed (3 -> 4)"),
+                                         ({"target": "a dog"}, "scorer ("), ({"cfg": replace(CFG, keep=3)}, "budget (")])
+def test_a_state_from_other_arguments_is_ignored_with_a_warning_naming_them(tmp_path, caplog, other, named):
     path = tmp_path / "s.json"
     run(ToyLLM(), path)
     counting = ToyLLM()
     with caplog.at_level(logging.WARNING, logger="mils.search_checkpoint"):
         res = run(counting, path, **other)
     assert counting.calls == CFG.steps and res.resumed_from == 0
-    assert any("other arguments" in r.getMessage() for r in caplog.records)
+    warned = [r.getMessage() for r in caplog.records if "other arguments" in r.getMessage()]
+    assert len(warned) == 1 and named in warned[0] and "llm" not in warned[0]
 
 
 def test_a_new_time_budget_still_resumes(tmp_path, uninterrupted):

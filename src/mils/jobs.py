@@ -22,12 +22,15 @@ import torch
 from . import targets
 from .errors import InputError, MilsError
 from .generators.base import Generator
+from .identity import job_identity
 from .lockstep import BatchProgressFn, SearchItem, run_searches
 from .media import CAPTION_TASKS, Media
 from .merge import merge_captions
 from .pools import load_pool
-from .renderers.base import Renderer
-from .scorers.binding import caption_scorer, media_target, render_scorer  # noqa: F401 (media_target: nodes)
+from .cancel import CancelCheck
+from .renderers.base import Renderer, token_budget
+from .scorers.base import optional
+from .scorers.binding import caption_scorer, render_scorer
 from .scorers.embedding import EmbeddingScorer
 from .scorers.gram import GramRenderScorer, GramStyleScorer
 from .search import CancelFn, ProgressFn, SearchConfig, SearchResult, run_search
@@ -66,6 +69,7 @@ class Job:
     render_batch: int = 4
     num_frames: int = 8
     checkpoint: str | os.PathLike | None = None   # the search's state after every step; a rerun resumes from it
+                                                   # when it was saved for the same job (mils.identity)
     fresh: bool = False                            # ignore a saved state
 
 
@@ -92,9 +96,10 @@ class JobResult:
 
     def images(self, texts: Sequence[str]) -> torch.Tensor:
         """Renders of ``texts`` (cached from the search where it rendered them); rendering tasks only."""
-        if not hasattr(self.scorer, "images"):
+        images = optional(self.scorer, "images")
+        if images is None:
             raise InputError("task", f"a task that renders; {self.prepared.task.name} does not")
-        return self.scorer.images(list(texts))
+        return images(list(texts))
 
 
 def search_config(task: Task, preset: str = "balanced", *, seed: int = 0, **overrides) -> SearchConfig:
@@ -157,7 +162,7 @@ def _invert(job: Job, task: Task, config: SearchConfig) -> Prepared:
 
 def _told_budget(task: Task, renderer) -> Task:
     """The task with the renderer's prompt budget in the LLM's instructions (unchanged without one)."""
-    budget = getattr(renderer, "token_budget", None)
+    budget = token_budget(renderer)
     if not budget:
         return task
     words = max(1, (budget - 2) * 3 // 4)  # CLIP's budget counts start and end tokens; ~1.3 tokens per word
@@ -206,25 +211,33 @@ def prepare(job: Job) -> Prepared:
     return _ASSEMBLE[task.name](job, task, config)
 
 
-def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
+def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: CancelFn | CancelCheck | None = None,
             on_error: str = "raise") -> JobResult:
-    """Assemble and run one job. An LLM failure after the retries raises (``on_error="raise"``; the error
-    carries the partial result) or returns the best so far with ``stopped == "error"`` (``"return"``)."""
+    """Assemble and run one job (a lockstep batch of one, see ``run_jobs``). An LLM or scorer failure raises
+    (``on_error="raise"``; the error carries the partial result) or returns the best so far with
+    ``stopped == "error"`` (``"return"``). A cancel returns the best so far with ``stopped == "cancelled"``."""
     prep = prepare(job)
     result = run_search(job.generator, prep.scorer, prep.task, prep.start, prep.config, intent=prep.intent,
                         progress=progress, should_cancel=should_cancel, checkpoint=job.checkpoint, fresh=job.fresh,
-                        on_error=on_error)
+                        identity=_identity(job), on_error=on_error)
     return JobResult(job, prep, result)
 
 
+def _identity(job: Job) -> dict[str, str] | None:
+    """The job's identity where it keeps a resumable state (digesting the inputs costs a little)."""
+    return job_identity(job) if job.checkpoint is not None else None
+
+
 def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
-             should_cancel: CancelFn | None = None) -> list[JobResult | Exception]:
+             should_cancel: CancelFn | CancelCheck | None = None) -> list[JobResult | Exception]:
     """Jobs of one task with one generator in lockstep: one batched LLM call and one batched encode per step,
     and, for jobs that render on one renderer (t2i_enhance on one pipeline), their candidates rendered together.
 
     Each result equals the job run alone with the same seed where the backends are deterministic. A job
     that cannot be assembled or fails (bad input, LLM outage) fails alone: its slot holds the exception
-    (input errors) or a result with ``stopped == "error"``; the others go on.
+    (input errors) or a result with ``stopped == "error"``; the others go on. A cancel stops them all
+    (``stopped == "cancelled"``, or ``mils.errors.Cancelled`` in the slot of a job cancelled before its
+    start was scored); see mils.lockstep for the rules.
     """
     if not jobs:
         raise InputError("jobs", "at least one job in the batch", "an empty batch")
@@ -244,7 +257,8 @@ def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
         slots.append(None)  # filled below
         ready.append((i, prep))
     if ready:
-        items = [SearchItem(p.scorer, p.start, intent=p.intent, config=p.config, checkpoint=jobs[i].checkpoint)
+        items = [SearchItem(p.scorer, p.start, intent=p.intent, config=p.config, checkpoint=jobs[i].checkpoint,
+                            identity=_identity(jobs[i]))
                  for i, p in ready]
         fresh = any(jobs[i].fresh for i, _ in ready)
         outs = run_searches(generator, ready[0][1].task, items, ready[0][1].config, should_cancel=should_cancel,

@@ -10,350 +10,55 @@ generator's ``default_parallel``), each asked for ceil(N/P), generated as one ba
 API:
 
 * ``run_search(generator, scorer, task, start, config, *, intent="", use_pool_cache=True,
-  progress=None, should_cancel=None, checkpoint=None, fresh=False, on_error="raise")``: one search.
-  ``checkpoint``: a path; the state is written there atomically after every step and a rerun with
-  the same arguments resumes at the last finished step (see mils.search_checkpoint). ``fresh=True``
-  ignores a saved state. When the LLM fails after its retries (GeneratorError) the search stops
-  with ``stopped="error"`` and ``error`` set; ``on_error="raise"`` (default) raises that
-  GeneratorError with the partial result as ``err.result``, ``on_error="return"`` returns it.
-  A cancel returns the best so far with ``stopped="cancelled"``.
-* ``Search``: the same search as a state object a driver steps (``begin()``, ``request()``,
-  ``accept_replies()``, ``accept_scores()``, ``fail()``, ``finish()``); mils.lockstep drives many
-  of them with one batched LLM call per step (``run_searches``).
+  progress=None, should_cancel=None, checkpoint=None, fresh=False, identity=None, on_error="raise")``:
+  one search, the one-item case of the lockstep driver (``mils.lockstep.run_searches``: the same stop
+  reasons and the same cancel and error rules, see its module doc). ``checkpoint``: a path; the state
+  is written there atomically after every step and a rerun with the same identity resumes at the last
+  finished step (see mils.search_checkpoint). ``fresh=True`` ignores a saved state. When the LLM or
+  the scorer fails the search stops with ``stopped="error"`` and ``error`` set; ``on_error="raise"``
+  (default) raises that error with the partial result as ``err.result``, ``on_error="return"``
+  returns it. A cancel returns the best so far with ``stopped="cancelled"`` (before the start was
+  scored: raises ``mils.errors.Cancelled``).
+* ``Search`` (mils.search_state): the same search as a state object the driver steps.
 """
 from __future__ import annotations
 
-import logging
-import math
 import os
-import time
-from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Literal, Sequence
 
-from .cancel import cancel_scope
-from .errors import GeneratorError, InputError
-from .generators.base import GenerationParams, Generator
-from .parsing import normalize, parse_candidates
-from .scorers.base import Scorer, shown, sort_key
+from .cancel import CancelCheck
+from .errors import InputError
+from .generators.base import Generator
+from .lockstep import SearchItem, run_searches
+from .scorers.base import Scorer
+from .search_state import CancelFn, LLMRequest, ProgressFn, Search, start_search
 from .search_types import Scored, SearchConfig, SearchResult, StepRecord
 from .tasks import Task
 
-log = logging.getLogger(__name__)
-
-__all__ = ["LLMRequest", "Scored", "Search", "SearchConfig", "SearchResult", "StepRecord", "run_search"]
-
-
-ProgressFn = Callable[[StepRecord, int], None]
-CancelFn = Callable[[], bool]
-
-
-def _step_seed(seed: int, step: int, attempt: int) -> int:
-    return (seed * 1_000_003 + step * 7_919 + attempt * 104_729) % (2**31 - 1)
-
-
-def _counter(scorer: Scorer, name: str) -> int:
-    return int(getattr(scorer, name, 0) or 0)
-
-
-class _Board:
-    """Everything scored so far, with the normalised texts used for dedup."""
-
-    def __init__(self, direction: str):
-        self.direction = direction
-        self.key = sort_key(direction)
-        self.seen: set[str] = set()
-        self.items: list[Scored] = []
-
-    def add(self, items: Sequence[Scored]) -> None:
-        for it in items:
-            if not math.isfinite(it.score):
-                log.warning("dropping candidate with non-finite score: %r", it.text)
-                continue
-            self.items.append(it)
-        # stable sort: among equal scores the earlier candidate stays ahead (deterministic)
-        self.items.sort(key=lambda s: self.key(s.score))
-
-    def top(self, k: int) -> list[Scored]:
-        return self.items[:k]
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    """What a search needs from the LLM next: one prompt, ``params.num_replies`` replies."""
-
-    prompt: str
-    params: GenerationParams
-
-
-class Search:
-    """One MILS search as a state object: the driver calls the LLM and the scorer, the state decides.
-
-    ``begin()`` scores the start; then while ``request()`` returns an LLMRequest, answer it with
-    ``accept_replies(replies)``; if that returns texts, score them and ``accept_scores(scores)``.
-    ``fail(error)`` stops with ``stopped="error"``; ``finish()`` returns the SearchResult.
-    ``on_step(search)`` is called after every finished step (the checkpoint writer).
-    """
-
-    def __init__(self, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
-                 generator_key: str = "llm", parallel: int = 1, intent: str = "", use_pool_cache: bool = True,
-                 progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
-                 on_step: Callable[["Search"], None] | None = None):
-        self.config = config.validate()
-        self.start = [t.strip() for t in start if t and t.strip()]
-        if not self.start:
-            raise InputError("start", "at least one non-empty starting text (a pool or the user's prompt)")
-        if not isinstance(parallel, int) or not 1 <= parallel <= config.new_per_step:
-            raise InputError("parallel", f"P replies per step between 1 and N={config.new_per_step}", repr(parallel))
-        self.scorer, self.task, self.intent = scorer, task, intent
-        self.generator_key = generator_key
-        self.replies = parallel
-        self.asked = math.ceil(config.new_per_step / parallel)
-        self.use_pool_cache = use_pool_cache
-        self.progress, self.on_step = progress, on_step
-        self.cancel = should_cancel or (lambda: False)
-        self.better_word = "higher" if scorer.direction == "maximize" else "lower"
-        self.board = _Board(scorer.direction)
-        self.history: list[StepRecord] = []
-        self.step = 0                 # the last finished step
-        self.stale = 0
-        self.best_so_far = math.nan
-        self.productive_steps = 0
-        self.last_reply = ""
-        self.llm_calls = 0
-        self.secs_llm = self.secs_score = 0.0
-        self.seconds_before = 0.0     # run time of the runs a saved state comes from
-        self.encodes_before = self.renders_before = 0
-        self.resumed_from = 0
-        self.stopped: str | None = None
-        self.error: BaseException | None = None
-        self.t_begin = time.perf_counter()
-        self.enc0, self.ren0 = _counter(scorer, "encodes"), _counter(scorer, "renders")
-        self._step_open = False
-        self._pending: list[str] = []
-
-    # -- the driver's side
-    @property
-    def done(self) -> bool:
-        return self.stopped is not None
-
-    def unique_start(self) -> list[str]:
-        """The starting texts step 0 scores: the first of those that normalise alike, in order."""
-        first: dict[str, str] = {}
-        for t in self.start:
-            first.setdefault(normalize(t), t)
-        return list(first.values())
-
-    def begin(self) -> None:
-        """Score the starting texts once (step 0)."""
-        unique = self.unique_start()
-        self.board.seen.update(normalize(t) for t in unique)
-        t0 = time.perf_counter()
-        score_fn = getattr(self.scorer, "score_pool", None) if self.use_pool_cache and len(unique) > 1 else None
-        scores = (score_fn or self.scorer.score)(unique)
-        self.secs_score += time.perf_counter() - t0
-        _check_scores(scores, len(unique))
-        self.board.add([Scored(t, float(s), 0, shown(self.scorer, s)) for t, s in zip(unique, scores)])
-        if not self.board.items:
-            raise InputError("scorer", "finite scores for the starting texts", "only NaN/inf")
-        self.best_so_far = self.board.items[0].score
-        self._record(0, len(self.start), len(unique), 0, time.perf_counter() - self.t_begin, [])
-
-    def shown_lines(self) -> list[str]:
-        """The top K as the LLM sees them, best first."""
-        return [f"{s.shown}: {s.text}" for s in self.board.top(self.config.keep)]
-
-    def request(self) -> LLMRequest | None:
-        """The next LLM call this search needs, or None when it has stopped."""
-        if self._pending:
-            raise RuntimeError("accept_scores() the texts of the last accept_replies() first")
-        if self.done:
-            return None
-        cfg = self.config
-        if not self._step_open:
-            if self.step >= cfg.steps:
-                return self._stop("steps")
-            if self.cancel():
-                return self._stop("cancelled")
-            if cfg.time_budget_s is not None and time.perf_counter() - self.t_begin >= cfg.time_budget_s:
-                return self._stop("time")
-            self._open_step()
-        params = GenerationParams(temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                                  num_replies=self.replies, seed=_step_seed(cfg.seed, self.step + 1, self._attempt),
-                                  max_items=self.asked)
-        return LLMRequest(self._prompt, params)
-
-    def accept_replies(self, replies: Sequence[str], seconds: float = 0.0) -> list[str]:
-        """Parse and dedup the LLM's replies; return the new texts to score ([] = nothing to score now)."""
-        step = self.step + 1
-        self.secs_llm += seconds
-        self.llm_calls += 1
-        self._calls += 1
-        for reply in replies:
-            self.last_reply = reply
-            cands = parse_candidates(reply, max_words=self.task.max_words * 2)
-            self._proposed += len(cands)
-            for c in cands:
-                k = normalize(c)
-                if len(self._fresh) < self.config.new_per_step and k not in self.board.seen:
-                    self.board.seen.add(k)
-                    self._fresh.append(c)
-        if self.cancel():
-            self._stop("cancelled")
-            return []
-        if self._fresh:
-            self._pending = list(self._fresh)
-            return list(self._pending)
-        self._warn(f"step {step}: reply {self._attempt + 1} had no usable new candidate")
-        if self._attempt < self.config.retries:
-            self._attempt += 1
-            return []
-        self._warn(f"step {step} skipped: the LLM gave nothing new in {self._calls} tries")
-        self._close_step()
-        return []
-
-    def accept_scores(self, scores: Sequence[float], seconds: float = 0.0) -> None:
-        """Merge the scores of the texts the last accept_replies() returned, and finish the step."""
-        texts, self._pending = self._pending, []
-        _check_scores(scores, len(texts))
-        self.secs_score += seconds
-        self.board.add([Scored(t, float(s), self.step + 1, shown(self.scorer, s)) for t, s in zip(texts, scores)])
-        self.productive_steps += 1
-        self._close_step()
-
-    def stop_cancelled(self) -> None:
-        """Stop here because the run was cancelled; the best so far is kept."""
-        self._pending = []
-        self._stop("cancelled")
-
-    def fail(self, error: BaseException) -> None:
-        """Stop here (the LLM or the scorer failed); the best so far is kept."""
-        self._pending = []
-        self.error = error
-        self._stop("error")
-        log.warning("search stopped at step %d: %s", self.step, error)
-
-    def finish(self) -> SearchResult:
-        if self.stopped is None:
-            self._stop("cancelled")
-        if (self.config.steps > 0 and self.productive_steps == 0 and self.stopped not in ("cancelled", "error")
-                and len(self.history) > 1):
-            snippet = self.last_reply.strip().replace("\n", " ")[:200]
-            raise GeneratorError(
-                f"the LLM ({self.generator_key}) returned no usable candidate in any of {len(self.history) - 1} "
-                f"steps ({self.config.retries + 1} tries each). Use an instruction-tuned model, raise max_new_tokens, "
-                f"or check its chat template. Last reply: {snippet!r}")
-        return SearchResult(
-            best=self.board.items[0], direction=self.scorer.direction, leaderboard=self.board.top(self.config.keep),
-            history=self.history, stopped=self.stopped, llm_calls=self.llm_calls, encodes=self.encodes_so_far(),
-            renders=self.renders_so_far(), seconds_total=self.seconds_so_far(),
-            seconds_llm=self.secs_llm, seconds_scoring=self.secs_score,
-            error=None if self.error is None else str(self.error) or type(self.error).__name__,
-            resumed_from=self.resumed_from)
-
-    # -- counters (a resumed search adds those of the runs before)
-    def encodes_so_far(self) -> int:
-        return self.encodes_before + _counter(self.scorer, "encodes") - self.enc0
-
-    def renders_so_far(self) -> int:
-        return self.renders_before + _counter(self.scorer, "renders") - self.ren0
-
-    def seconds_so_far(self) -> float:
-        return self.seconds_before + time.perf_counter() - self.t_begin
-
-    def _stop(self, why: str) -> None:
-        self.stopped = why
-        self._step_open = False
-        return None
-
-    def _warn(self, msg: str) -> None:
-        self._warnings.append(msg)
-        log.warning(msg)
-
-    def _open_step(self) -> None:
-        self._step_open = True
-        self._t_step = time.perf_counter()
-        self._prompt = self.task.build_prompt(self.shown_lines(), self.asked, better=self.better_word,
-                                              intent=self.intent)
-        self._attempt = self._calls = self._proposed = 0
-        self._fresh: list[str] = []
-        self._warnings: list[str] = []
-
-    def _close_step(self) -> None:
-        self._step_open = False
-        self.step += 1
-        rec = self._record(self.step, self._proposed, len(self._fresh),
-                           self._calls, time.perf_counter() - self._t_step, self._warnings)
-        improved = (rec.best_score - self.best_so_far if self.scorer.direction == "maximize"
-                    else self.best_so_far - rec.best_score)
-        if improved > self.config.min_improvement:
-            self.best_so_far = rec.best_score
-            self.stale = 0
-        else:
-            self.stale += 1
-        if self.config.patience and self.stale >= self.config.patience:
-            self._stop("patience")
-        if self.on_step is not None:
-            self.on_step(self)
-
-    def _record(self, step: int, proposed: int, new: int, calls: int, seconds: float, warnings: list[str]):
-        top = self.board.top(self.config.keep)
-        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown) for s in top],
-                         best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
-                         proposed=proposed, new=new, llm_calls=calls, encodes=self.encodes_so_far(),
-                         renders=self.renders_so_far(), seconds=seconds, warnings=warnings)
-        self.history.append(rec)
-        if self.progress is not None:
-            self.progress(rec, self.config.steps)
-        return rec
+__all__ = ["CancelFn", "LLMRequest", "ProgressFn", "Scored", "Search", "SearchConfig", "SearchResult", "StepRecord",
+           "run_search", "start_search"]
 
 
 def run_search(generator: Generator, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
                intent: str = "", use_pool_cache: bool = True, progress: ProgressFn | None = None,
-               should_cancel: CancelFn | None = None, checkpoint: str | os.PathLike | None = None,
-               fresh: bool = False, on_error: Literal["raise", "return"] = "raise") -> SearchResult:
+               should_cancel: CancelFn | CancelCheck | None = None, checkpoint: str | os.PathLike | None = None,
+               fresh: bool = False, identity: dict[str, str] | None = None,
+               on_error: Literal["raise", "return"] = "raise") -> SearchResult:
     """Run the MILS search from ``start`` (a pool, or the user's text) and return the best and its history.
 
-    ``should_cancel`` is polled between steps and, through mils.cancel, inside long model calls;
-    a cancelled search returns the best found so far with ``stopped == "cancelled"``. See the
-    module doc for ``checkpoint``, ``fresh`` and ``on_error``.
+    ``should_cancel`` is polled between steps and, through mils.cancel, inside long model calls. See the
+    module doc for ``checkpoint``, ``fresh``, ``identity`` and ``on_error``.
     """
     if on_error not in ("raise", "return"):
         raise InputError("on_error", "'raise' or 'return'", repr(on_error))
-    with cancel_scope(should_cancel):
-        search = Search(scorer, task, start, config, generator_key=generator.key,
-                        parallel=config.replies_per_step(generator), intent=intent, use_pool_cache=use_pool_cache,
-                        progress=progress, should_cancel=should_cancel)
-        start_search(search, checkpoint, fresh=fresh)
-        while (req := search.request()) is not None:
-            t0 = time.perf_counter()
-            try:
-                replies = generator.generate(req.prompt, req.params)
-            except GeneratorError as e:
-                search.fail(e)
-                break
-            texts = search.accept_replies(replies, time.perf_counter() - t0)
-            if texts:
-                t0 = time.perf_counter()
-                scores = scorer.score(texts)
-                search.accept_scores(scores, time.perf_counter() - t0)
-        result = search.finish()
-    if result.stopped == "error" and on_error == "raise":
-        err = search.error
-        err.result = result  # type: ignore[union-attr]
+    item = SearchItem(scorer, start, intent=intent, config=config, checkpoint=checkpoint, identity=identity)
+    [out] = run_searches(generator, task, [item], config, use_pool_cache=use_pool_cache, fresh=fresh,
+                         progress=None if progress is None else (lambda _i, rec, total: progress(rec, total)),
+                         should_cancel=should_cancel)
+    if isinstance(out, Exception):
+        raise out
+    if out.stopped == "error" and on_error == "raise":
+        err = out.failure
+        err.result = out  # type: ignore[attr-defined]
         raise err
-    return result
-
-
-def start_search(search: Search, checkpoint: str | os.PathLike | None, *, fresh: bool = False) -> None:
-    """``search.begin()``, or resume it from the state saved at ``checkpoint``; then save after every step."""
-    if checkpoint is None:
-        search.begin()
-        return
-    from .search_checkpoint import attach_checkpoint
-
-    attach_checkpoint(search, checkpoint, fresh=fresh)
-
-
-def _check_scores(scores: Sequence[float], n: int) -> None:
-    if len(scores) != n:
-        raise RuntimeError(f"scorer returned {len(scores)} scores for {n} texts")
+    return out

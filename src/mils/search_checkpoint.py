@@ -1,18 +1,17 @@
 """Resumable searches: a search's state saved atomically after every step, and resumed from it.
 
-``attach_checkpoint(search, path, fresh=False)`` (what ``run_search(..., checkpoint=path)`` and
-``SearchItem(checkpoint=path)`` use) resumes ``search`` from the state at ``path`` when that state
-was written for the same arguments, else begins it; from then on the state is rewritten after every
+``attach_checkpoint(search, path, fresh=False, identity=None)`` (what ``run_search(..., checkpoint=path)``
+and ``SearchItem(checkpoint=path)`` use) resumes ``search`` from the state at ``path`` when that state
+was written for the same identity (mils.identity: a job's, else the search's own), else begins it; from then on the state is rewritten after every
 finished step (temp file + os.replace: readers see the old state or the whole new one).
 
 The state (JSON, ``STATE_VERSION``) holds the scored candidates, the normalised texts seen (dedup),
-the step records, patience and counters, and a fingerprint of the arguments: the generator key, the
-scorer key and direction, the task and its template, the start texts, the intent, and the config
-(all of it but ``time_budget_s``, which is per run). Step seeds derive from (config.seed, step), so
+the step records, patience and counters, and the identity it was made for (readable fields: task,
+models, inputs, budget, seed; ``time_budget_s`` is per run and not part of it). Step seeds derive from (config.seed, step), so
 a resumed search with a deterministic backend ends where an uninterrupted one would.
 
 A missing file starts fresh silently; a corrupt one, or one from other arguments, is logged as a
-warning and ignored (and overwritten), never an error. ``fresh=True`` ignores any saved state. A
+warning (naming the fields that differ) and ignored (and overwritten), never an error. ``fresh=True`` ignores any saved state. A
 state whose search finished (``steps`` or ``patience``) resumes as finished: no LLM call at all; one
 that stopped on ``time``, ``cancelled`` or ``error`` goes on from its last finished step.
 
@@ -20,7 +19,6 @@ that stopped on ``time``, ``cancelled`` or ``error`` goes on from its last finis
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,31 +27,23 @@ from pathlib import Path
 from typing import Any
 
 from .cache import atomic_write_text
+from .identity import identity_difference, identity_digest, search_identity
 from .search_types import Scored, StepRecord
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STATE_VERSION", "attach_checkpoint", "fingerprint", "load_state", "search_state", "restore_search"]
+__all__ = ["STATE_VERSION", "attach_checkpoint", "load_state", "search_state", "restore_search"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 _FINISHED = ("steps", "patience")
 
 
-def fingerprint(search) -> str:
-    """What a saved state must match to be resumed: everything that shapes the search's results."""
-    cfg = asdict(search.config)
-    cfg.pop("time_budget_s", None)
-    parts = {"generator": search.generator_key, "scorer": search.scorer.key, "direction": search.scorer.direction,
-             "task": search.task.name, "template": search.task.template, "start": search.start,
-             "intent": search.intent, "config": cfg, "replies": search.replies}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def search_state(search) -> dict[str, Any]:
+def search_state(search, identity: dict[str, str]) -> dict[str, Any]:
     """The search's state after its last finished step, as JSON-able data."""
     return {
         "version": STATE_VERSION,
-        "fingerprint": fingerprint(search),
+        "identity": dict(identity),
+        "digest": identity_digest(identity),
         "step": search.step,
         "stopped": search.stopped if search.stopped in _FINISHED else None,
         "board": [[s.text, s.score, s.step, s.shown] for s in search.board.items],
@@ -73,7 +63,7 @@ def search_state(search) -> dict[str, Any]:
 
 
 def restore_search(search, state: dict[str, Any]) -> None:
-    """Put ``state`` (from :func:`search_state`, fingerprint already checked) into a new ``search``.
+    """Put ``state`` (from :func:`search_state`, identity already checked) into a new ``search``.
 
     Raises KeyError / TypeError / ValueError on a malformed state, leaving ``search`` untouched.
     """
@@ -95,7 +85,7 @@ def restore_search(search, state: dict[str, Any]) -> None:
         setattr(search, name, value)
 
 
-def load_state(path: str | os.PathLike, expected_fingerprint: str) -> dict[str, Any] | None:
+def load_state(path: str | os.PathLike, identity: dict[str, str]) -> dict[str, Any] | None:
     """The saved state at ``path`` if it is readable and for these arguments; None (with a warning) if not."""
     path = Path(path)
     if not path.exists():
@@ -107,17 +97,24 @@ def load_state(path: str | os.PathLike, expected_fingerprint: str) -> dict[str, 
     except (OSError, ValueError, UnicodeDecodeError) as e:
         log.warning("ignoring the search state %s: it is corrupt or unreadable (%s); starting fresh", path, e)
         return None
-    if state.get("fingerprint") != expected_fingerprint:
-        log.warning("ignoring the search state %s: it was written for other arguments (model, scorer, task, "
-                    "start, intent or config); starting fresh", path)
+    if state.get("digest") != identity_digest(identity):
+        saved = state.get("identity") if isinstance(state.get("identity"), dict) else {}
+        log.warning("ignoring the search state %s: it was written for other arguments (%s); starting fresh", path,
+                    identity_difference(saved, identity) or "unknown")
         return None
     return state
 
 
-def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False) -> None:
-    """Resume ``search`` from ``path`` (or begin it), then save its state there after every step."""
+def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False,
+                      identity: dict[str, str] | None = None) -> None:
+    """Resume ``search`` from ``path`` (or begin it), then save its state there after every step.
+
+    ``identity``: what the state must have been made for (a job's, mils.identity.job_identity); None: the
+    search's own (search_identity)."""
     path = Path(path)
-    state = None if fresh else load_state(path, fingerprint(search))
+    # P replies per step can follow the device (the generator's default): it shapes the results too
+    identity = {**identity, "replies": str(search.replies)} if identity is not None else search_identity(search)
+    state = None if fresh else load_state(path, identity)
     resumed = False
     if state is not None:
         try:
@@ -132,7 +129,7 @@ def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False) -
     def save(s) -> None:
         if previous is not None:
             previous(s)
-        atomic_write_text(path, json.dumps(search_state(s), ensure_ascii=False))
+        atomic_write_text(path, json.dumps(search_state(s, identity), ensure_ascii=False))
 
     search.on_step = save
     if not resumed:

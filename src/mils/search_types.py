@@ -89,6 +89,8 @@ class SearchResult:
     error: str | None = None       # why it stopped when stopped == "error" (the LLM's or scorer's failure)
     resumed_from: int = 0          # the last finished step a saved state resumed at (0: ran from scratch)
 
+    failure = None                 # not a field (not serialised): the exception behind ``error``, in this process
+
     @property
     def best_text(self) -> str:
         return self.best.text

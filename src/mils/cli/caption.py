@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from ..cache import atomic_write_text
-from ..errors import GeneratorError, InputError, MilsError
+from ..errors import InputError, MilsError
 from ..jobs import Job, run_job, run_jobs, search_config
 from ..media import Media, load_media
 from ..tasks import get_task
@@ -27,7 +27,7 @@ from .dataset import (
 )
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
-from .output import BatchProgress, summary
+from .output import BatchProgress, exit_code, run_resumable, summary
 
 RESULT_SUFFIX = ".mils.json"
 STATE_SUFFIX = ".mils.state.json"
@@ -119,7 +119,7 @@ def run(args) -> int:
                 raise
             failed.append(path)  # one bad file must not stop a batch
             print(f"mils: {path.name}: {exc}", file=sys.stderr)
-    results = {}
+    results, single = {}, None
     for task_name in dict.fromkeys(m.task_name for _, m in loaded):
         search_config(get_task(task_name), args.preset, seed=args.seed, **overrides(args))  # bad options: once
         generator, encoder = load_generator(args, task_name), load_encoder(args, task_name)
@@ -134,9 +134,13 @@ def run(args) -> int:
                     print(f"mils: {path.name}: {out}", file=sys.stderr)
                     continue
                 results[path] = _keep(args, path, media, generator, encoder, out.result, out_dir, failed, batch)
+                if not batch:
+                    single = out.result
     if args.json:
         out = list(results.values())
         print(json.dumps(out[0] if len(out) == 1 and not batch else out, indent=1))
+    if not batch and single is not None:  # one file: the best so far is shown even after an outage
+        return exit_code(single, inputs[0].name, result_path(out_dir, inputs[0]) if out_dir else None)
     if failed:
         print(f"mils: {len(failed)} of {len(todo)} input(s) failed: {', '.join(p.name for p in failed)}",
               file=sys.stderr)
@@ -150,6 +154,8 @@ def _run_chunk(args, chunk, generator, encoder, out_dir):
                     checkpoint=state_path(out_dir, path) if out_dir is not None else None) for path, media in chunk]
     label = chunk[0][0].name if len(chunk) == 1 else f"{len(chunk)} inputs"
     with BatchProgress(label, args.quiet) as bar:
+        if out_dir is None:  # one file, no --out: its state in the user's cache folder
+            return [run_resumable(jobs[0], progress=bar, fresh=args.fresh)]
         if len(jobs) == 1:
             return [run_job(jobs[0], progress=bar, on_error="return")]
         return run_jobs(jobs, progress=bar.item)
@@ -164,9 +170,10 @@ def _keep(args, path, media, generator, encoder, res, out_dir, failed, batch) ->
             state_path(out_dir, path).unlink(missing_ok=True)
     if res.stopped in UNFINISHED:
         why = res.error or "interrupted"
-        if not batch:
-            raise GeneratorError(f"{path.name}: the search stopped ({why}); the best so far is kept"
-                                 + (f" in {result_path(out_dir, path)}; rerun to resume" if out_dir else ""))
+        if not batch:  # shown as a finished one is; run() says why it stopped
+            if not args.json:
+                print(summary(path.name, res))
+            return payload
         failed.append(path)
         print(f"mils: {path.name}: stopped at round {len(res.history) - 1} ({why}); the best so far is kept, "
               "rerun to resume", file=sys.stderr)

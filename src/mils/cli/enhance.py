@@ -6,10 +6,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from .dataset import add_batch_arg, add_dataset_args
-from .enhance_outputs import ENHANCE_FILES, enhance_one, write_enhance
+from .enhance_outputs import ENHANCE_FILES, enhance_job, enhance_outputs, load_models, write_enhance
 from .enhance_prompts import run_prompts
+from .models import load_generator
 from .options import add_model_args, add_render_args, add_search_args, add_vlm_args, check_render_args
-from .output import slug
+from .output import Progress, exit_code, outputs_or_best, run_resumable, slug
 
 __all__ = ["ENHANCE_FILES", "add_parser", "enhance", "run"]
 
@@ -49,16 +50,24 @@ def run(args) -> int:
     prompt = check_args(args)
     payload, text = enhance(args, prompt)
     print(json.dumps(payload, indent=1) if args.json else text)
-    return 0
+    return exit_code(payload, "enhance", Path(payload["out_dir"]))
 
 
 def enhance(args, prompt: str, *, generator=None, extra: dict | None = None) -> tuple[dict, str]:
     """The `mils enhance` search, renders and output folder for a checked ``prompt``.
 
     ``generator``: an LLM already loaded (else --llm etc.); ``extra``: more keys for result.json.
-    Returns result.json's payload and the human summary.
+    Returns result.json's payload and the human summary. After an LLM or scorer failure (or Ctrl-C) the payload
+    is the best so far, ``"stopped": "error"`` (``"cancelled"``); the same command again resumes it.
     """
     out_dir = args.out or Path.cwd() / f"mils-enhance-{slug(prompt)}"
-    payload, blobs, text = enhance_one(args, prompt, out_dir, generator=generator, extra=extra)
+    models = load_models(args)
+    job = enhance_job(args, prompt, generator or load_generator(args, "t2i_enhance"), models)
+    with Progress("enhance", args.quiet) as bar:
+        done = run_resumable(job, progress=bar, fresh=getattr(args, "fresh", False))
+    fallback = {"prompt": prompt, "best_prompt": done.result.best_text, "out_dir": str(out_dir), "task": job.task,
+                "llm": job.generator.key, "scorer": models.encoder.key, **(extra or {})}
+    payload, blobs, text = outputs_or_best(lambda: enhance_outputs(args, done, out_dir, models, extra=extra),
+                                           done.result, fallback)
     write_enhance(out_dir, payload, blobs)
     return payload, text

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from .. import targets
 from ..errors import InputError
-from ..jobs import Job, run_job
+from ..jobs import Job
 from ..media import load_audio, load_image
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
-from .output import Progress, summary
+from .output import Progress, add_fresh_arg, exit_code, run_resumable, summary
 
 
 def add_parser(sub) -> None:
@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
                    help="add a weighted term, e.g. image:1:cat.jpg  audio:0.5:rain.wav  text:-1:photo  text:1:watercolor")
     add_model_args(p)
     add_search_args(p)
+    add_fresh_arg(p)
 
 
 def parse_term(term: str, encoder):
@@ -68,9 +69,9 @@ def run(args) -> int:
     job = Job("invert", load_generator(args, "invert"), encoder, target=targets.combine(terms), pool=args.pool,
               preset=args.preset, overrides=overrides(args), seed=args.seed)
     with Progress("invert", args.quiet) as bar:
-        res = run_job(job, progress=bar).result
+        res = run_resumable(job, progress=bar, fresh=args.fresh).result
     if args.json:
         print(json.dumps({"llm": job.generator.key, "scorer": encoder.key, **res.to_dict()}, indent=1))
     else:
         print(summary("invert", res))
-    return 0
+    return exit_code(res, "invert")

@@ -11,11 +11,11 @@ from .. import registry
 from ..cache import atomic_write_bytes, atomic_write_text
 from ..errors import InputError
 from ..images import contact_sheet, png_bytes, to_pil, wrap_label
-from ..jobs import Job, StyleSpec, run_job
+from ..jobs import Job, StyleSpec
 from ..media import load_image
 from .models import load_generator
 from .options import add_model_args, add_search_args, overrides
-from .output import Progress, summary
+from .output import Progress, add_fresh_arg, exit_code, outputs_or_best, run_resumable, summary
 
 STYLE_FILES = {"best_instruction": "best_instruction.txt", "best": "best.png", "runner_ups": "runner_ups.png",
                "result": "result.json"}
@@ -52,6 +52,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, help="output folder (default ./mils-style-<content image name>)")
     add_model_args(p, scorer=False)
     add_search_args(p)
+    add_fresh_arg(p)
 
 
 def check_args(args) -> None:
@@ -100,7 +101,22 @@ def run(args) -> int:
               pool=args.pool, preset=args.preset, overrides=overrides(args), seed=args.seed,
               render_seed=args.render_seed, render_batch=args.render_batch)
     with Progress("style", args.quiet) as bar:
-        done = run_job(job, progress=bar)
+        done = run_resumable(job, progress=bar, fresh=args.fresh)
+    fallback = {"content_image": str(args.content_image), "style_image": str(args.style_image),
+                "best_instruction": done.result.best_text, "out_dir": str(out_dir), "task": job.task,
+                "llm": job.generator.key}
+    payload, blobs, text = outputs_or_best(lambda: _outputs(args, job, done, out_dir, renderer, extractor,
+                                                            (cw, ch), (rw, rh)), done.result, fallback)
+    for name, data in blobs.items():
+        atomic_write_bytes(out_dir / STYLE_FILES[name], data)
+    atomic_write_text(out_dir / STYLE_FILES["result"], json.dumps(payload, indent=1))  # last: marks it done
+    print(json.dumps(payload, indent=1) if args.json else text)
+    return exit_code(done.result, "style", out_dir / STYLE_FILES["result"])
+
+
+def _outputs(args, job, done, out_dir: Path, renderer, extractor, content_size, edit_size_):
+    """result.json's payload, the other files and the summary, in memory."""
+    (cw, ch), (rw, rh) = content_size, edit_size_
     res, cfg, scorer = done.result, done.prepared.config, done.scorer
     gram, best = scorer.gram, res.best_text
 
@@ -135,15 +151,9 @@ def run(args) -> int:
     }
     blobs = {"best": png_bytes(best_img), "runner_ups": png_bytes(sheet),
              "best_instruction": (best + "\n").encode("utf-8")}
-    for name, data in blobs.items():
-        atomic_write_bytes(out_dir / STYLE_FILES[name], data)
-    atomic_write_text(out_dir / STYLE_FILES["result"], json.dumps(payload, indent=1))  # last: marks it done
-
-    if args.json:
-        print(json.dumps(payload, indent=1))
-    else:
-        print(summary("style", res))
-        print(f"  {res.renders} edits ({renderer.mode}) at {rw}x{rh}, scored at {args.size}x{args.size}; "
-              f"best: style {sw * pairs[0][0]:.4g} + content {cwt * pairs[0][1]:.4g}")
-        print(f"  saved in {out_dir}: " + ", ".join(STYLE_FILES.values()))
-    return 0
+    text = "\n".join([
+        summary("style", res),
+        f"  {res.renders} edits ({renderer.mode}) at {rw}x{rh}, scored at {args.size}x{args.size}; "
+        f"best: style {sw * pairs[0][0]:.4g} + content {cwt * pairs[0][1]:.4g}",
+        f"  saved in {out_dir}: " + ", ".join(STYLE_FILES.values())])
+    return payload, blobs, text

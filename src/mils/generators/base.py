@@ -1,6 +1,7 @@
 """The generator protocol: an LLM that answers one prompt with text.
 
-Throughput API (all optional on a backend; :func:`generate_many` falls back to a loop):
+Throughput API (optional members of a backend, declared on :class:`BatchGenerator` with their defaults
+on :class:`GeneratorBase`; :func:`generate_many` falls back to a loop):
 
 * ``default_parallel: int``: how many sampled replies a search step asks for when
   ``SearchConfig.parallel`` is None (the backend batches them; 1 where unknown).
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from typing import Protocol, Sequence, runtime_checkable
+
+from ..cancel import is_cancel
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +76,29 @@ class Generator(Protocol):
         ...
 
 
-def default_parallel(generator: object) -> int:
+@runtime_checkable
+class BatchGenerator(Generator, Protocol):
+    """A generator that answers several prompts at once and says how many replies per step suit it."""
+
+    default_parallel: int
+
+    def generate_batch(self, prompts: Sequence[str],
+                       params_list: Sequence[GenerationParams]) -> list[list[str] | Exception]: ...
+
+
+class GeneratorBase:
+    """The defaults of a generator's optional members: one reply per step, prompts answered in turn."""
+
+    default_parallel: int = 1
+
+    def generate_batch(self, prompts: Sequence[str],
+                       params_list: Sequence[GenerationParams]) -> list[list[str] | Exception]:
+        return _one_by_one(self, prompts, params_list)  # type: ignore[arg-type]
+
+
+def default_parallel(generator: Generator) -> int:
     """The generator's preferred replies per step (its ``default_parallel``), 1 when it has none."""
-    value = getattr(generator, "default_parallel", 1)
+    value = getattr(generator, "default_parallel", GeneratorBase.default_parallel)
     try:
         value = int(value)
     except (TypeError, ValueError):
@@ -95,14 +118,20 @@ def generate_many(generator: Generator, prompts: Sequence[str],
         raise InputError("params_list", f"one GenerationParams per prompt ({len(prompts)})", str(len(params_list)))
     if not prompts:
         return []
-    batch = getattr(generator, "generate_batch", None)
-    if batch is not None:
-        return list(batch(list(prompts), list(params_list)))
+    if callable(getattr(generator, "generate_batch", None)):
+        return list(generator.generate_batch(list(prompts), list(params_list)))  # type: ignore[attr-defined]
+    return _one_by_one(generator, prompts, params_list)
+
+
+def _one_by_one(generator: Generator, prompts: Sequence[str],
+                params_list: Sequence[GenerationParams]) -> list[list[str] | Exception]:
     out: list[list[str] | Exception] = []
     for prompt, params in zip(prompts, params_list):
         try:
             out.append(generator.generate(prompt, params))
         except Exception as e:  # a failing prompt fails alone
+            if is_cancel(e):
+                raise
             log.warning("%s: generation failed for one prompt of %d: %s", getattr(generator, "key", "llm"),
                         len(prompts), e)
             out.append(e)

@@ -19,9 +19,10 @@ T = TypeVar("T")
 class Renderer(Protocol):
     """Turns texts into images: (B, H, W, 3) float 0..1 on the CPU, one per text, deterministic under ``seed``.
 
-    ``key`` identifies everything that changes the picture (it keys the render cache). A renderer
-    whose text encoder reads only a prefix of a prompt also has ``token_budget`` (tokens) and
-    ``fit_text(text)``, the text as the encoder reads it (see ``fit_text`` below).
+    ``key`` identifies everything that changes the picture (it keys the render cache). Optional: a
+    renderer whose text encoder reads only a prefix of a prompt is a :class:`BudgetedRenderer`
+    (``token_budget`` in tokens, None when unlimited, and ``fit_text(text)``, the text as the encoder
+    reads it); :class:`RendererBase` gives both their defaults (no budget, text unchanged).
     """
 
     key: str
@@ -29,10 +30,34 @@ class Renderer(Protocol):
     def render(self, texts: Sequence[str], seed: int) -> torch.Tensor: ...
 
 
-def fit_text(renderer, text: str) -> str:
+@runtime_checkable
+class BudgetedRenderer(Renderer, Protocol):
+    """A renderer whose text encoder reads at most ``token_budget`` tokens (None: no limit)."""
+
+    token_budget: int | None
+
+    def fit_text(self, text: str) -> str: ...
+
+
+class RendererBase:
+    """The defaults of a renderer's optional members: no token budget, texts read whole."""
+
+    token_budget: int | None = None
+
+    def fit_text(self, text: str) -> str:
+        return text
+
+
+def fit_text(renderer: Renderer, text: str) -> str:
     """``text`` as ``renderer``'s text encoder reads it (unchanged for renderers without a token budget)."""
-    fit = getattr(renderer, "fit_text", None)
-    return fit(text) if fit is not None and getattr(renderer, "token_budget", None) else text
+    if isinstance(renderer, BudgetedRenderer) and renderer.token_budget:
+        return renderer.fit_text(text)
+    return text
+
+
+def token_budget(renderer: Renderer) -> int | None:
+    """The renderer's token budget, None when it has none."""
+    return renderer.token_budget if isinstance(renderer, BudgetedRenderer) else None
 
 
 def is_out_of_memory(exc: BaseException, extra_types: Sequence[type] = ()) -> bool:

@@ -64,10 +64,20 @@ class AudioEncoder(Encoder, Protocol):
 class Scorer(Protocol):
     """Rates candidate texts against a fixed target.
 
-    Optional: ``score_pool(texts)`` (a large fixed pool through a disk cache), ``text_cache`` (batched by
-    lockstep), ``members`` ((weight, scorer) pairs whose caches lockstep batches), ``score_scale`` ((lo, hi):
-    the range a weighted mix maps to 0..1, see mils.scorers.mix). A loaded model that is not bound through
-    one target embedding declares ``caption_scorer`` / ``prompt_image_scorer`` (mils.scorers.binding).
+    Optional members (declared with their defaults on :class:`ScorerBase`; a scorer may subclass it or
+    define them itself; the driver reads them through :func:`optional`, never by probing):
+
+    * ``encodes`` / ``renders``: counters of the model work done so far (texts or images embedded,
+      images rendered); reported in the step records and results.
+    * ``text_cache``: the text-embedding cache the scorer reads (shared by every scorer on one encoder),
+      so a lockstep batch embeds the new texts of all its searches in one batched encode; None: none.
+    * ``score_pool(texts)``: ``score`` for a whole starting pool (may use an on-disk pool cache).
+    * ``images(texts)``: the renders of ``texts`` (scorers that render).
+    * ``text_caches``: several such caches (a weighted mix reads each part's); lockstep batches each.
+    * ``score_scale``: (lo, hi), the range a weighted mix maps to 0..1 (mils.scorers.mix); None: 0..1.
+
+    A loaded model that is not bound through one target embedding declares ``caption_scorer`` /
+    ``prompt_image_scorer`` (mils.scorers.binding).
     """
 
     key: str
@@ -80,6 +90,44 @@ class Scorer(Protocol):
     def format_score(self, score: float) -> str:
         """The score as the LLM sees it: on a scale where small differences are visible (see ``shown``)."""
         ...
+
+
+class ScorerBase:
+    """The defaults of Scorer's optional members."""
+
+    encodes: int = 0
+    renders: int = 0
+    text_cache = None
+
+    def score_pool(self, texts: Sequence[str]) -> list[float]:
+        return self.score(texts)  # type: ignore[attr-defined]
+
+    images = None   # scorers that render define images(texts) -> (B, H, W, 3)
+    text_caches: tuple = ()
+    score_scale: tuple[float, float] | None = None
+
+
+def optional(scorer: object, name: str):
+    """The scorer's optional member ``name``, or its declared default (:class:`ScorerBase`)."""
+    if name not in _OPTIONAL:
+        raise AttributeError(f"{name} is not an optional member of Scorer (one of {', '.join(_OPTIONAL)})")
+    value = getattr(scorer, name, _OPTIONAL[name])
+    if name == "score_pool" and value is _OPTIONAL[name]:
+        return scorer.score  # type: ignore[attr-defined]
+    return value
+
+
+_OPTIONAL = {"encodes": 0, "renders": 0, "text_cache": None, "score_pool": ScorerBase.score_pool, "images": None,
+             "text_caches": (), "score_scale": None}
+
+
+def text_caches_of(scorer: object) -> tuple:
+    """Every text-embedding cache ``scorer`` reads: its ``text_caches``, else its ``text_cache``, else none."""
+    several = tuple(optional(scorer, "text_caches") or ())
+    if several:
+        return several
+    one = optional(scorer, "text_cache")
+    return () if one is None else (one,)
 
 
 def sort_key(direction: Direction):

@@ -28,7 +28,7 @@ import torch
 
 from ..errors import InputError
 from . import binding
-from .base import Score, shown
+from .base import Score, optional, shown, text_caches_of
 
 MIX_PREFIX = "mix:"
 EXPECTED_SPEC = "mix:WEIGHT*SCORER,WEIGHT*SCORER,... such as mix:0.7*vlm:qwen2.5-vl-3b,0.3*hpsv2.1"
@@ -38,7 +38,7 @@ DEFAULT_SCALE = (0.0, 1.0)
 
 def score_scale(scorer) -> tuple[float, float]:
     """The part's ``(lo, hi)``: its scores map to ``(s - lo) / (hi - lo)`` (a scorer without one: 0..1)."""
-    lo, hi = getattr(scorer, "score_scale", None) or DEFAULT_SCALE
+    lo, hi = optional(scorer, "score_scale") or DEFAULT_SCALE
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise InputError("score_scale", "(lo, hi) with lo < hi", f"{(lo, hi)} on {scorer.key}")
     return float(lo), float(hi)
@@ -71,7 +71,7 @@ class WeightedMix:
         self.direction = directions.pop()
         self.scales = [score_scale(s) for _, s, _ in parts]
         self.total = sum(w for w, _, _ in parts)
-        self.members = tuple((w, s) for w, s, _ in parts)   # lockstep batches each part's text cache
+        self.text_caches = tuple(c for _, s, _ in parts for c in text_caches_of(s))   # lockstep batches each
         self.key = "mix(" + ",".join(f"{w:g}*{s.key}" for w, s, _ in parts) + ")"
 
     def combine(self, per_part: Sequence[Sequence[float]]) -> list[Score]:

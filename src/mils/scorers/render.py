@@ -20,8 +20,8 @@ import torch
 
 from ..errors import InputError
 from ..keys import tensor_digest
-from ..renderers.base import Renderer, fit_text
-from .base import Direction, Score, shown
+from ..renderers.base import Renderer, fit_text, token_budget
+from .base import Direction, Score, ScorerBase, optional, shown
 
 
 @runtime_checkable
@@ -84,7 +84,7 @@ class CosineImageScorer:
         return f"{100.0 * score:.2f}"
 
 
-class RenderedTextScorer:
+class RenderedTextScorer(ScorerBase):
     """score(text) = image_scorer(render(text)); the direction and display are the image scorer's.
 
     ``batch_size`` candidates are rendered per renderer call (the renderer may split further when
@@ -133,7 +133,7 @@ class RenderedTextScorer:
         read = [fit_text(self.renderer, t) for t in texts]
         scores = self.image_scorer.image_scores(self._render(read))
         self.encodes += len(texts)
-        budget = getattr(self.renderer, "token_budget", None)
+        budget = token_budget(self.renderer)
         return [Score(v, f"{shown(self.image_scorer, v)}, trimmed to {budget} tokens") if r != t else v
                 for t, r, v in zip(texts, read, scores)]
 
@@ -142,7 +142,7 @@ class RenderedTextScorer:
 
     @property
     def score_scale(self):
-        return getattr(self.image_scorer, "score_scale", None)
+        return optional(self.image_scorer, "score_scale")
 
 
 class RenderScorer(RenderedTextScorer):
