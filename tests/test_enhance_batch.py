@@ -10,8 +10,7 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import PREVIEW, models  # noqa: E402,F401  (the module's tiny pipeline and scorer)
-
+from devkit.tiny_diffusers import make_tiny_diffusers  # noqa: E402
 from devkit.toys import ToyLLM  # noqa: E402
 from mils.cli import main  # noqa: E402
 from mils.cli.enhance import ENHANCE_FILES  # noqa: E402
@@ -20,6 +19,13 @@ from mils.errors import GeneratorError  # noqa: E402
 
 PROMPTS = ["a red cat on a sofa", "a blue car at night", "green trees by a lake"]
 FOLDERS = ["0001-a-red-cat-on-a-sofa", "0002-a-blue-car-at-night", "0003-green-trees-by-a-lake"]
+PREVIEW = 32
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Folders of a tiny text-to-image pipeline ("sd") and a tiny CLIP scorer ("clip")."""
+    return make_tiny_diffusers(tmp_path_factory.mktemp("diffusers"))
 
 
 class CarOutageLLM(ToyLLM):
@@ -42,7 +48,7 @@ def car_outage_llm():
     return CarOutageLLM()
 
 
-def _common(models, out, llm="py:devkit.toys:toy_llm"):  # noqa: F811
+def _common(models, out, llm="py:devkit.toys:toy_llm"):
     return ["--pipeline", str(models["sd"]), "--llm", llm, "--scorer", str(models["clip"]), "--device", "cpu",
             "--keep", "2", "--new", "3", "--steps", "2", "--patience", "0", "--preview-size", str(PREVIEW),
             "--preview-steps", "2", "--final-size", "32", "--final-steps", "2", "--out", str(out), "--quiet"]
@@ -58,7 +64,7 @@ def _prompts_file(tmp_path):
     return path
 
 
-def test_a_batch_gives_each_prompt_the_result_it_gets_alone(models, tmp_path):  # noqa: F811
+def test_a_batch_gives_each_prompt_the_result_it_gets_alone(models, tmp_path):
     batched = tmp_path / "batched"
     assert main(["enhance", "--prompts", str(_prompts_file(tmp_path)), "--batch", "3", *_common(models, batched)]) == 0
     assert sorted(p.name for p in batched.iterdir()) == FOLDERS
@@ -77,7 +83,7 @@ def test_a_batch_gives_each_prompt_the_result_it_gets_alone(models, tmp_path):  
     assert len({_result(batched / f)["best_prompt"] for f in FOLDERS}) == 3
 
 
-def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     args = ["enhance", "--prompts", str(_prompts_file(tmp_path)), "--batch", "2",
             *_common(models, out, llm="py:test_enhance_batch:car_outage_llm")]
@@ -110,14 +116,14 @@ def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_
     (["--batch", "0"], "--batch: expected at least 1 prompt per lockstep batch, got 0"),
     (["--batch", "-2"], "--batch: expected at least 1 prompt per lockstep batch, got -2"),
 ])
-def test_bad_batch_names_the_option(models, tmp_path, capsys, extra, message):  # noqa: F811
+def test_bad_batch_names_the_option(models, tmp_path, capsys, extra, message):
     out = tmp_path / "o"
     assert main(["enhance", "--prompts", str(_prompts_file(tmp_path)), *extra, *_common(models, out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
 
 
-def test_empty_prompts_file_and_batch_without_prompts(models, tmp_path, capsys):  # noqa: F811
+def test_empty_prompts_file_and_batch_without_prompts(models, tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n \n")
     assert main(["enhance", "--prompts", str(empty), "--batch", "2", *_common(models, tmp_path / "o")]) == 2
@@ -126,7 +132,7 @@ def test_empty_prompts_file_and_batch_without_prompts(models, tmp_path, capsys):
     assert "--batch: expected --prompts FILE as well" in capsys.readouterr().err
 
 
-def test_the_searches_of_a_batch_share_pipeline_calls(models):  # noqa: F811
+def test_the_searches_of_a_batch_share_pipeline_calls(models):
     import math
 
     from mils.jobs import Job, run_jobs

@@ -7,17 +7,22 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import PREVIEW, models  # noqa: E402,F401  (the module's tiny pipeline and scorer)
-from test_ray_cli import ray_session  # noqa: E402,F401
-
+from devkit.tiny_diffusers import make_tiny_diffusers  # noqa: E402
 from mils.cli import main  # noqa: E402
 from mils.cli.enhance import ENHANCE_FILES  # noqa: E402
 
 PROMPTS = ["a red cat on a sofa", "A blue car, at night!"]
 FOLDERS = ["0001-a-red-cat-on-a-sofa", "0002-a-blue-car-at-night"]
+PREVIEW = 32
 
 
-def _args(models, prompts, out, *extra):  # noqa: F811
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Folders of a tiny text-to-image pipeline ("sd") and a tiny CLIP scorer ("clip")."""
+    return make_tiny_diffusers(tmp_path_factory.mktemp("diffusers"))
+
+
+def _args(models, prompts, out, *extra):
     return ["enhance", "--prompts", str(prompts), "--pipeline", str(models["sd"]), "--llm", "py:devkit.toys:toy_llm",
             "--scorer", str(models["clip"]), "--device", "cpu", "--keep", "2", "--new", "3", "--steps", "1",
             "--preview-size", str(PREVIEW), "--preview-steps", "2", "--final-size", "32", "--final-steps", "2",
@@ -29,7 +34,7 @@ def _bests(out):
             for r in [json.loads((d / "result.json").read_text())]}
 
 
-def test_prompts_locally_then_on_ray_give_the_same_results(models, ray_session, tmp_path, capsys):  # noqa: F811
+def test_prompts_locally_then_on_ray_give_the_same_results(models, ray_session, tmp_path, capsys):
     text = tmp_path / "prompts.txt"
     text.write_text("\n".join(PROMPTS) + "\n")
     jsonl = tmp_path / "prompts.jsonl"
@@ -53,7 +58,7 @@ def test_prompts_locally_then_on_ray_give_the_same_results(models, ray_session, 
     assert "skipping 2 finished" in capsys.readouterr().err
 
 
-def test_prompts_file_errors(models, tmp_path, capsys):  # noqa: F811
+def test_prompts_file_errors(models, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "a cat"}\n{"text": "a dog"}\n')
     assert main(_args(models, bad, tmp_path / "o")) == 2

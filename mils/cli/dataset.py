@@ -117,13 +117,16 @@ def run_dataset(args, dataset: Dataset, items: Sequence[Hashable], out_dir: Path
         if not outcome.ok:
             print(f"mils: {dataset.name(outcome.item)}: {outcome.error}", file=sys.stderr)
 
-    def skipping(plan) -> None:
+    def announce(plan) -> None:
         if plan.done:
             print(f"skipping {len(plan.done)} finished {what}(s) in {out_dir}", file=sys.stderr)
+        if plan.partial:
+            print(f"resuming {len(plan.partial)} unfinished {what}(s) at their last saved round", file=sys.stderr)
 
-    report = batch.run(dataset, items, opts, on_plan=skipping, on_outcome=show)
+    report = batch.run(dataset, items, opts, on_plan=announce, on_outcome=show)
+    order = {item: i for i, item in enumerate(report.plan.todo)}
     kept = sorted([*report.done, *[(item, res) for item, _, res in report.failed if res is not None]],
-                  key=lambda pair: report.plan.todo.index(pair[0]))
+                  key=lambda pair: order[pair[0]])
     if args.json:
         print(json.dumps([res.payload for _, res in kept], indent=1))
     else:

@@ -85,9 +85,9 @@ def run_units(units: Sequence[list[Any]], make_runner: Callable[[], Callable[[Se
 
     def take(actor) -> _Unit | None:
         others_busy = any(a is not actor for a, _ in pending.values())
-        for unit in queue:
+        for i, unit in enumerate(queue):
             if unit.lost_on is not actor or not others_busy:
-                queue.remove(unit)
+                del queue[i]
                 return unit
         return None
 
