@@ -22,7 +22,6 @@ what is common to all of them:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -38,13 +37,14 @@ from typing import Any, Callable, Hashable, Sequence
 from .cache import atomic_write_text
 from .distributed.worker import Outcome
 from .errors import InputError, MilsError
+from .identity import identity_difference
 from .jobs import Job, JobResult, run_jobs
 from .lockstep import BatchProgressFn
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BatchOptions", "BatchReport", "Dataset", "ItemResult", "Plan", "UNFINISHED", "check_writable",
-           "finished", "identity_difference", "plan", "run", "run_unit"]
+           "finished", "options_difference", "options_identity", "plan", "run", "run_unit"]
 
 UNFINISHED = ("error", "cancelled")   # a result kept after an outage or interrupt: the rerun resumes it
 
@@ -145,17 +145,17 @@ def recorded_options(payload: dict) -> dict:
     return payload.get("options") or {k: payload.get(k) for k in ("preset", "seed")}
 
 
-def identity_difference(saved: dict, current: dict) -> str:
-    """What differs between the options a result was made with and this run's ("" when none).
-
-    The one place the dataset runner compares run identities (swap in mils.identity's job identity here).
-    """
-    return ", ".join(f"{k} {saved[k]!r} (now {current.get(k)!r})" for k in saved if saved[k] != current.get(k))
+def options_identity(options: dict) -> dict[str, str]:
+    """A dataset run's options as an identity (mils.identity): each value a string. The driver compares these
+    before any model is loaded; each search's round state is keyed by its job's identity (mils.identity)."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in options.items()}
 
 
-def options_digest(options: dict) -> str:
-    """A short stable fingerprint of a run's options (for logs and run names)."""
-    return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:12]
+def options_difference(saved: dict, current: dict) -> str:
+    """What differs between the options a result was made with and this run's ("" when none); only the options
+    the result recorded count (an option added later does not make old results foreign)."""
+    saved, current = options_identity(saved), options_identity(current)
+    return identity_difference(saved, {k: current.get(k, "-") for k in saved})
 
 
 @dataclass
@@ -180,7 +180,7 @@ def plan(dataset: Dataset, items: Sequence[Hashable], *, fresh: bool = False) ->
         path = dataset.result_path(item)
         payload = read_result(path)
         if finished(payload):
-            diff = identity_difference(recorded_options(payload), options)
+            diff = options_difference(recorded_options(payload), options)
             if diff:
                 mismatched.append(f"{path.name}: {diff}")
             out.done.append(item)

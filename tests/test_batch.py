@@ -101,7 +101,7 @@ def test_an_outage_keeps_the_best_so_far_and_the_rerun_resumes_at_its_last_round
 def test_results_with_other_options_are_refused_unless_fresh(tmp_path):
     out = tmp_path / "out"
     run(Texts(out, ToyLLM()), TEXTS, BatchOptions(out))
-    with pytest.raises(InputError, match=r"3 with other options .*seed 0 \(now 1\)"):
+    with pytest.raises(InputError, match=r"3 with other options .*seed \(0 -> 1\)"):
         plan(Texts(out, ToyLLM(), seed=1), TEXTS)
     report = run(Texts(out, ToyLLM(), seed=1), TEXTS, BatchOptions(out, fresh=True))
     assert len(report.done) == 3 and {r["options"]["seed"] for r in _results(out).values()} == {1}

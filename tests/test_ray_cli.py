@@ -187,7 +187,7 @@ def test_results_made_with_other_options_are_refused_unless_fresh(ray_session, p
     assert main(["caption", str(photos), "--ray", "--out", str(out), *TOYS, *SMALL, "--seed", "1"]) == 2
     err = capsys.readouterr().err
     assert "--out: expected finished results made with this run's options" in err
-    assert "3 with other options" in err and "red.png.mils.json: seed 0 (now 1)" in err
+    assert "3 with other options" in err and "red.png.mils.json: seed (0 -> 1)" in err
     assert {r["seed"] for r in _results(out).values()} == {0}
     assert main(["caption", str(photos), "--ray", "--out", str(out), *TOYS, *SMALL, "--seed", "1", "--fresh"]) == 0
     assert {r["seed"] for r in _results(out).values()} == {1}

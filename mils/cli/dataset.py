@@ -85,7 +85,7 @@ def pending(items: Sequence[Hashable], result_of, options: dict, *, fresh: bool,
         if not finished(payload):
             todo.append(item)
             continue
-        diff = batch.identity_difference(batch.recorded_options(payload), options)
+        diff = batch.options_difference(batch.recorded_options(payload), options)
         if diff:
             raise InputError("--out", "finished results made with this run's options (use another --out, or "
                                       "--fresh to recompute them)", f"{result_of(item).name}: {diff}")
