@@ -1,6 +1,5 @@
 import logging
 import os
-from pathlib import Path
 
 import pytest
 
@@ -18,22 +17,3 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own MILS cache dir so disk caches never leak between tests."""
     monkeypatch.setenv("MILS_CACHE_DIR", str(tmp_path / "mils-cache"))
-
-
-RAY_CRASH_DIR_ENV = "MILS_TEST_RAY_CRASH_DIR"
-
-
-@pytest.fixture(scope="module")
-def ray_session(tmp_path_factory):
-    """A local Ray (2 CPUs) whose workers import the tests and devkit; yields a folder the tests' LLMs read
-    markers from (test_ray_cli.crashing_llm)."""
-    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-    if not hasattr(ray, "init"):
-        pytest.skip(f"`import ray` finds a folder named ray ({list(ray.__path__)}), not the package")
-    crash_dir = tmp_path_factory.mktemp("crash")
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {"PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent), root, os.environ.get("PYTHONPATH", "")]),
-           "MILS_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")), RAY_CRASH_DIR_ENV: str(crash_dir)}
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": env}, logging_level="ERROR")
-    yield crash_dir
-    ray.shutdown()

@@ -15,8 +15,7 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from devkit.tiny_diffusers import sd_components as _components  # noqa: E402
-from devkit.tiny_diffusers import unet as _unet  # noqa: E402
+from test_diffusers import _components, _unet  # noqa: E402
 
 from mils.cli import main  # noqa: E402
 from mils.cli.style import STYLE_FILES, edit_size  # noqa: E402
