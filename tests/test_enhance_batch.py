@@ -10,8 +10,7 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import PREVIEW, models  # noqa: E402,F401  (the module's tiny pipeline and scorer)
-
+from devkit.tiny_diffusers import PREVIEW  # noqa: E402
 from devkit.toys import ToyLLM  # noqa: E402
 from mils.cli import main  # noqa: E402
 from mils.cli.enhance import ENHANCE_FILES  # noqa: E402
@@ -42,7 +41,7 @@ def car_outage_llm():
     return CarOutageLLM()
 
 
-def _common(models, out, llm="py:devkit.toys:toy_llm"):  # noqa: F811
+def _common(models, out, llm="py:devkit.toys:toy_llm"):
     return ["--pipeline", str(models["sd"]), "--llm", llm, "--scorer", str(models["clip"]), "--device", "cpu",
             "--keep", "2", "--new", "3", "--steps", "2", "--patience", "0", "--preview-size", str(PREVIEW),
             "--preview-steps", "2", "--final-size", "32", "--final-steps", "2", "--out", str(out), "--quiet"]
@@ -58,15 +57,16 @@ def _prompts_file(tmp_path):
     return path
 
 
-def test_a_batch_gives_each_prompt_the_result_it_gets_alone(models, tmp_path):  # noqa: F811
+def test_a_batch_gives_each_prompt_the_result_it_gets_alone(tiny_pipelines, tmp_path):
     batched = tmp_path / "batched"
-    assert main(["enhance", "--prompts", str(_prompts_file(tmp_path)), "--batch", "3", *_common(models, batched)]) == 0
+    prompts = _prompts_file(tmp_path)
+    assert main(["enhance", "--prompts", str(prompts), "--batch", "3", *_common(tiny_pipelines, batched)]) == 0
     assert sorted(p.name for p in batched.iterdir()) == FOLDERS
     for prompt, folder in zip(PROMPTS, FOLDERS):
         got = _result(batched / folder)
         assert sorted(p.name for p in (batched / folder).iterdir()) == sorted(ENHANCE_FILES.values())  # no state left
         alone = tmp_path / f"alone-{folder}"
-        assert main(["enhance", prompt, *_common(models, alone)]) == 0
+        assert main(["enhance", prompt, *_common(tiny_pipelines, alone)]) == 0
         want = _result(alone)
         assert got["prompt"] == prompt and got["stopped"] == "steps" and got["number"] == FOLDERS.index(folder) + 1
         assert got["best_prompt"] == want["best_prompt"]
@@ -77,10 +77,10 @@ def test_a_batch_gives_each_prompt_the_result_it_gets_alone(models, tmp_path):  
     assert len({_result(batched / f)["best_prompt"] for f in FOLDERS}) == 3
 
 
-def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(tiny_pipelines, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     args = ["enhance", "--prompts", str(_prompts_file(tmp_path)), "--batch", "2",
-            *_common(models, out, llm="py:test_enhance_batch:car_outage_llm")]
+            *_common(tiny_pipelines, out, llm="py:test_enhance_batch:car_outage_llm")]
     monkeypatch.setenv("MILS_TEST_CAR_OUTAGE", "2")             # round 1 finishes, round 2's call fails
     assert main(args) == 1
     err = capsys.readouterr().err
@@ -102,7 +102,7 @@ def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_
     assert not (out / FOLDERS[1] / STATE_FILE).exists()
     assert {f: (out / f / ENHANCE_FILES["result"]).read_bytes() for f in finished} == finished  # never rewritten
     uninterrupted = tmp_path / "uninterrupted"
-    assert main(["enhance", PROMPTS[1], *_common(models, uninterrupted)]) == 0
+    assert main(["enhance", PROMPTS[1], *_common(tiny_pipelines, uninterrupted)]) == 0
     assert resumed["best_prompt"] == _result(uninterrupted)["best_prompt"]
 
 
@@ -110,32 +110,32 @@ def test_an_outage_fails_that_prompt_alone_and_the_rerun_resumes_it(models, tmp_
     (["--batch", "0"], "--batch: expected at least 1 prompt per lockstep batch, got 0"),
     (["--batch", "-2"], "--batch: expected at least 1 prompt per lockstep batch, got -2"),
 ])
-def test_bad_batch_names_the_option(models, tmp_path, capsys, extra, message):  # noqa: F811
+def test_bad_batch_names_the_option(tiny_pipelines, tmp_path, capsys, extra, message):
     out = tmp_path / "o"
-    assert main(["enhance", "--prompts", str(_prompts_file(tmp_path)), *extra, *_common(models, out)]) == 2
+    assert main(["enhance", "--prompts", str(_prompts_file(tmp_path)), *extra, *_common(tiny_pipelines, out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
 
 
-def test_empty_prompts_file_and_batch_without_prompts(models, tmp_path, capsys):  # noqa: F811
+def test_empty_prompts_file_and_batch_without_prompts(tiny_pipelines, tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n \n")
-    assert main(["enhance", "--prompts", str(empty), "--batch", "2", *_common(models, tmp_path / "o")]) == 2
+    assert main(["enhance", "--prompts", str(empty), "--batch", "2", *_common(tiny_pipelines, tmp_path / "o")]) == 2
     assert f"--prompts: expected a file with at least one prompt, got {empty}" in capsys.readouterr().err
-    assert main(["enhance", "a cat", "--batch", "2", *_common(models, tmp_path / "o")]) == 2
+    assert main(["enhance", "a cat", "--batch", "2", *_common(tiny_pipelines, tmp_path / "o")]) == 2
     assert "--batch: expected --prompts FILE as well" in capsys.readouterr().err
 
 
-def test_the_searches_of_a_batch_share_pipeline_calls(models):  # noqa: F811
+def test_the_searches_of_a_batch_share_pipeline_calls(tiny_pipelines):
     import math
 
     from mils.jobs import Job, run_jobs
     from mils.renderers import DiffusersRenderer, load_diffusers_pipeline
     from mils.scorers.hf_clip import load_hf_clip
 
-    renderer = DiffusersRenderer(load_diffusers_pipeline(str(models["sd"]), "cpu", "float32"), width=PREVIEW,
-                                 height=PREVIEW, steps=2, batch_size=4)
-    encoder, llm = load_hf_clip(str(models["clip"])), ToyLLM()
+    pipe = load_diffusers_pipeline(str(tiny_pipelines["sd"]), "cpu", "float32")
+    renderer = DiffusersRenderer(pipe, width=PREVIEW, height=PREVIEW, steps=2, batch_size=4)
+    encoder, llm = load_hf_clip(str(tiny_pipelines["clip"])), ToyLLM()
     jobs = [Job("t2i_enhance", llm, encoder, renderer=renderer, prompt=p, render_batch=4,
                 overrides={"keep": 2, "new_per_step": 3, "steps": 1, "patience": 0}) for p in PROMPTS]
     out = run_jobs(jobs)

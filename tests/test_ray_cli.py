@@ -12,41 +12,50 @@ from PIL import Image
 
 from devkit.toys import ToyLLM
 from mils.cli import main
-from mils.cli.caption import RESULT_SUFFIX
+from mils.cli.caption import RESULT_SUFFIX, STATE_SUFFIX
 
-TESTS = Path(__file__).resolve().parent
 TOYS = ["--llm", "py:devkit.toys:toy_llm", "--scorer", "py:devkit.toys:toy_encoder", "--quiet"]
 SMALL = ["--keep", "4", "--new", "5", "--steps", "3", "--pool", "image"]
-CRASH_DIR_ENV = "MILS_TEST_RAY_CRASH_DIR"
+ROUNDS = ["--keep", "4", "--new", "5", "--steps", "4", "--patience", "0", "--pool", "image"]   # always 4 rounds
+CRASHING = ["--llm", "py:test_ray_cli:crashing_llm"]
+CRASH_DIR_ENV = "MILS_TEST_RAY_CRASH_DIR"   # set on the workers by the ray_session fixture (conftest)
 
 
 def crashing_llm():
-    """The toy LLM, except that the first worker to find the ``armed`` marker dies (os._exit) mid-search."""
+    """The toy LLM, logging each call's process id to <crash dir>/calls.log; the first worker to find the
+    ``armed`` marker dies (os._exit) on its Nth call (N: the marker's text, default 1), and the first to find an
+    ``outage`` marker fails its Nth call as an LLM server outage does after its retries."""
+    from mils.errors import GeneratorError
 
     class CrashOnce(ToyLLM):
         def generate(self, prompt, params):
-            armed = Path(os.environ[CRASH_DIR_ENV]) / "armed"
-            try:
-                armed.rename(armed.with_name("fired"))  # exactly one process wins the rename
-            except FileNotFoundError:
-                return super().generate(prompt, params)
-            os._exit(1)
+            crash_dir = Path(os.environ[CRASH_DIR_ENV])
+            with (crash_dir / "calls.log").open("a") as f:
+                f.write(f"{os.getpid()}\n")
+            if _fires(crash_dir / "armed", self.calls + 1):
+                os._exit(1)
+            if _fires(crash_dir / "outage", self.calls + 1):
+                self.calls += 1
+                raise GeneratorError("the LLM server went away (test)")
+            return super().generate(prompt, params)
 
     return CrashOnce()
 
 
-@pytest.fixture(scope="module")
-def ray_session(tmp_path_factory):
-    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-    if not hasattr(ray, "init"):
-        pytest.skip(f"`import ray` finds a folder named ray ({list(ray.__path__)}), not the package")
-    crash_dir = tmp_path_factory.mktemp("crash")
-    root = str(TESTS.parent)
-    env = {"PYTHONPATH": os.pathsep.join([str(TESTS), root, os.path.join(root, "src"), os.environ.get("PYTHONPATH", "")]),
-           "MILS_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")), CRASH_DIR_ENV: str(crash_dir)}
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": env}, logging_level="ERROR")
-    yield crash_dir
-    ray.shutdown()
+def _fires(marker: Path, call: int) -> bool:
+    """True for exactly one process: the first to reach call N of the marker (renamed to <name>-fired)."""
+    try:
+        at = int(marker.read_text() or 1)
+    except FileNotFoundError:
+        return False
+    if call != at:
+        return False
+    try:
+        marker.rename(marker.with_name(marker.name + "-fired"))  # exactly one process wins the rename
+    except FileNotFoundError:
+        return False
+    marker.with_name(marker.name + "-pid").write_text(str(os.getpid()))
+    return True
 
 
 def _image(path, rgb):
@@ -90,8 +99,68 @@ def test_a_worker_killed_mid_run_is_retried(ray_session, photos, tmp_path):
     out = tmp_path / "out"
     llm = ["--llm", "py:test_ray_cli:crashing_llm"]
     assert main(["caption", str(photos), "--ray", "--workers", "2", "--out", str(out), *TOYS, *SMALL, *llm]) == 0
-    assert (ray_session / "fired").exists()
+    assert (ray_session / "armed-fired").exists()
     assert sorted(_results(out)) == sorted(p.name + RESULT_SUFFIX for p in photos.iterdir())
+
+
+def _calls(crash_dir) -> list[str]:
+    """The process ids of the LLM calls logged since the last look (the log starts again)."""
+    log = crash_dir / "calls.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return lines
+
+
+def test_a_worker_lost_mid_batch_resumes_its_inputs_on_another_worker(ray_session, photos, tmp_path, monkeypatch):
+    monkeypatch.setenv(CRASH_DIR_ENV, str(ray_session))     # the local run logs its calls too
+    _image(photos / "white.png", (240, 240, 240))            # 4 inputs: a lockstep batch of 2 for each worker
+    _calls(ray_session)
+    local = tmp_path / "local"
+    assert main(["caption", str(photos), "--batch", "2", "--out", str(local), *TOYS, *ROUNDS, *CRASHING]) == 0
+    scratch = len(_calls(ray_session))                       # 4 inputs, every round from scratch
+    assert scratch == 4 * 4
+
+    (ray_session / "armed").write_text("5")                  # a worker dies on its 5th call: round 3 of its batch
+    remote = tmp_path / "remote"
+    assert main(["caption", str(photos), "--ray", "--workers", "2", "--batch", "2", "--out", str(remote), *TOYS,
+                 *ROUNDS, *CRASHING]) == 0
+    calls, lost = _calls(ray_session), (ray_session / "armed-pid").read_text()
+    assert calls.count(lost) == 5                            # two rounds of its 2 inputs saved, then it died
+    # the other batch ran whole (half the scratch calls); what is left is the lost batch's, after the loss
+    resumed_calls = len(calls) - calls.count(lost) - scratch // 2
+    print(f"LLM calls of a resumed Ray worker's input after the loss: {resumed_calls / 2:g}; "
+          f"from scratch: {scratch / 4:g}")
+    assert 0 < resumed_calls < scratch // 2
+
+    want, got = _results(local), _results(remote)
+    assert sorted(got) == sorted(want) and len(got) == 4
+    assert sorted(r["resumed_from"] for r in got.values()) == [0, 0, 2, 2]   # the lost batch resumed after round 2
+    for name in want:                                        # and ended where the uninterrupted run did
+        assert (got[name]["best_text"], got[name]["best_score"]) == (want[name]["best_text"], want[name]["best_score"])
+        assert [h["best_score"] for h in got[name]["history"]] == [h["best_score"] for h in want[name]["history"]]
+    assert not list(remote.glob("*" + STATE_SUFFIX))         # finished: no round state left
+
+
+def test_an_llm_outage_on_a_worker_keeps_the_best_so_far_and_the_rerun_resumes(ray_session, photos, tmp_path,
+                                                                                capsys):
+    (ray_session / "outage").write_text("5")                 # one batch of 3: round 2's call for the 2nd input fails
+    out = tmp_path / "out"
+    args = ["caption", str(photos), "--ray", "--workers", "1", "--batch", "3", "--out", str(out), *TOYS, *ROUNDS,
+            *CRASHING]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    results = _results(out)
+    stopped = [name for name, r in results.items() if r["stopped"] == "error"]
+    assert len(results) == 3 and len(stopped) == 1, results
+    kept = results[stopped[0]]
+    assert "went away" in kept["error"] and kept["best_text"] and len(kept["history"]) == 2
+    assert (out / stopped[0].replace(RESULT_SUFFIX, STATE_SUFFIX)).is_file()
+    assert "stopped at round 1" in err and "rerun to resume" in err and "1 of 3 input(s) failed" in err
+
+    assert main(args) == 0                                   # the outage is over: the rerun resumes that input only
+    assert "skipping 2 finished" in capsys.readouterr().err
+    resumed = _results(out)[stopped[0]]
+    assert resumed["stopped"] == "steps" and resumed["resumed_from"] == 1 and len(resumed["history"]) == 5
 
 
 def test_a_failing_input_fails_alone(ray_session, photos, tmp_path, capsys):
@@ -118,7 +187,7 @@ def test_results_made_with_other_options_are_refused_unless_fresh(ray_session, p
     assert main(["caption", str(photos), "--ray", "--out", str(out), *TOYS, *SMALL, "--seed", "1"]) == 2
     err = capsys.readouterr().err
     assert "--out: expected finished results made with this run's options" in err
-    assert "3 with other options" in err and "red.png.mils.json: seed 0 (now 1)" in err
+    assert "3 with other options" in err and "red.png.mils.json: seed (0 -> 1)" in err
     assert {r["seed"] for r in _results(out).values()} == {0}
     assert main(["caption", str(photos), "--ray", "--out", str(out), *TOYS, *SMALL, "--seed", "1", "--fresh"]) == 0
     assert {r["seed"] for r in _results(out).values()} == {1}

@@ -8,21 +8,20 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from ..batch import UNFINISHED, ItemResult, finished
 from ..cache import atomic_write_text
 from ..errors import InputError, MilsError
 from ..jobs import Job, run_job, run_jobs, search_config
-from ..media import Media, load_media
+from ..media import CAPTION_TASKS, Media, load_media, media_kind
 from ..tasks import get_task
 from .dataset import (
-    UNFINISHED,
+    CliDataset,
     add_batch_arg,
     add_dataset_args,
     check_batch,
     check_dataset_args,
-    check_writable,
-    finished,
     pending,
-    run_on_ray,
+    run_dataset,
     run_options,
 )
 from .models import load_encoder, load_generator
@@ -58,14 +57,6 @@ def caption_job(args, generator, encoder, media: Media) -> Job:
 
 def result_path(out_dir: Path, media: Path) -> Path:
     return out_dir / (media.name + RESULT_SUFFIX)
-
-
-def is_finished(path: Path) -> bool:
-    """A result file counts only when it parses, holds a best text and did not stop on an error or interrupt."""
-    try:
-        return finished(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return False
 
 
 def caption_options(args) -> dict:
@@ -105,10 +96,10 @@ def run(args) -> int:
     check_dataset_args(args)
     size = check_batch(args, "input")
     inputs, out_dir, batch = _dataset(args)
+    if batch:
+        return run_batch(args, inputs, out_dir, size)
     if args.ray is not None:
-        if not batch:
-            raise InputError("--ray", "a folder or --manifest to spread over workers", str(args.input))
-        return run_ray(args, inputs, out_dir)
+        raise InputError("--ray", "a folder or --manifest to spread over workers", str(args.input))
     todo = pending(inputs, partial(result_path, out_dir), caption_options(args), fresh=args.fresh, out_dir=out_dir)
     loaded, failed = [], []
     for path in todo:
@@ -182,45 +173,54 @@ def _keep(args, path, media, generator, encoder, res, out_dir, failed, batch) ->
     return payload
 
 
-class CaptionRunner:
-    """A Ray worker's `mils caption`: the LLM and scorer loaded once per task, an input's result per call."""
+class CaptionDataset(CliDataset):
+    """`mils caption FOLDER|--manifest`: an input's result <out>/<name>.mils.json, its round state beside it.
+    The LLM and scorer are loaded once per task, where the inputs run (here, or on each Ray worker)."""
 
-    def __init__(self, args):
-        self.args = args
+    def __init__(self, args, out_dir: Path):
+        self.args, self.out_dir, self.quiet = args, out_dir, args.quiet
         self.models: dict[str, tuple] = {}
 
-    def __call__(self, path: Path) -> dict:
-        media = load_media(path, self.args.frames)
-        if media.task_name not in self.models:
-            self.models[media.task_name] = (load_generator(self.args, media.task_name),
-                                            load_encoder(self.args, media.task_name))
-        generator, encoder = self.models[media.task_name]
-        res = run_job(caption_job(self.args, generator, encoder, media)).result
-        return caption_payload(self.args, path, media, generator, encoder, res)
+    def __getstate__(self):
+        return {**self.__dict__, "models": {}}   # the workers load their own
+
+    def result_path(self, item: Path) -> Path:
+        return result_path(self.out_dir, item)
+
+    def state_path(self, item: Path) -> Path:
+        return state_path(self.out_dir, item)
+
+    def name(self, item: Path) -> str:
+        return item.name
+
+    def options(self) -> dict:
+        return caption_options(self.args)
+
+    def load(self, item: Path) -> Media:
+        return load_media(item, self.args.frames)
+
+    def job(self, item: Path, loaded: Media):
+        task = loaded.task_name
+        if task not in self.models:
+            self.models[task] = (load_generator(self.args, task), load_encoder(self.args, task))
+        return caption_job(self.args, *self.models[task], loaded)
+
+    def result(self, item: Path, done) -> ItemResult:
+        job = done.job
+        payload = caption_payload(self.args, item, job.media, job.generator, job.scorer_model, done.result)
+        return ItemResult(payload, summary=summary(item.name, done.result))
 
 
-def run_ray(args, inputs: list[Path], out_dir: Path) -> int:
-    """`mils caption FOLDER --ray`: every input on Ray workers; the driver writes each result as it lands."""
-    check_writable(out_dir)
-    todo = pending(inputs, partial(result_path, out_dir), caption_options(args), fresh=args.fresh, out_dir=out_dir)
-    if not todo:
-        return 0
+def run_batch(args, inputs: list[Path], out_dir: Path, size: int) -> int:
+    """`mils caption FOLDER|--manifest [--ray]`: the inputs in lockstep batches, here or on Ray workers."""
+    for kind in dict.fromkeys(_kind(p) for p in inputs):  # bad search options: one error before any work
+        if kind is not None:
+            search_config(get_task(CAPTION_TASKS[kind]), args.preset, seed=args.seed, **overrides(args))
+    return run_dataset(args, CaptionDataset(args, out_dir), inputs, out_dir, size, "input")
 
-    def write(path: Path, payload: dict) -> None:
-        target = result_path(out_dir, path)
-        if not args.fresh and is_finished(target):  # finished meanwhile (another run): never rewritten
-            log.warning("%s was finished by another run; kept", target)
-            return
-        atomic_write_text(target, json.dumps(payload, indent=1))
 
-    done, failed = run_on_ray(args, todo, partial(CaptionRunner, args), write, name_of=lambda p: p.name)
-    if args.json:
-        print(json.dumps([payload for _, payload in done], indent=1))
-    else:
-        for path, payload in done:
-            print(f"{path.name}: {payload['best_text']}\n  score {payload['best_score']:.4f}")
-    if failed:
-        print(f"mils: {len(failed)} of {len(todo)} input(s) failed: {', '.join(p.name for p, _ in failed)}",
-              file=sys.stderr)
-        return 1
-    return 0
+def _kind(path: Path) -> str | None:
+    try:
+        return media_kind(path)
+    except MilsError:
+        return None  # reported as that input's failure

@@ -1,20 +1,22 @@
-"""Dataset runs shared by `mils caption` and `mils enhance --prompts`: the --batch (lockstep) and
---ray / --workers / --fresh options, which inputs are still to do (finished results with other
-settings are refused), and the Ray run with its summary. Ray itself is only touched through
-mils.distributed.
+"""The dataset options shared by `mils caption FOLDER|--manifest` and `mils enhance --prompts`: --batch,
+--ray / --workers / --fresh, translated into ``mils.batch.BatchOptions``; the run itself (resume policy,
+lockstep batches with per-round checkpoints, Ray) is ``mils.batch``. This module only turns the options
+into its parameters and its report into what the command prints and returns.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Hashable, Sequence
 
+from .. import batch
+from ..batch import BatchOptions, Dataset, finished
 from ..errors import InputError
 from .options import OVERRIDES
+from .output import BatchProgress
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,12 @@ def add_dataset_args(p) -> None:
     g.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run the inputs on Ray workers: no value = Ray on this machine, `auto` = the cluster "
                         "`ray start` runs here, else that cluster's address (HOST:6379). Needs the ray extra: "
-                        'pip install "mils-nodes[ray]". Put it after the input, or write --ray=ADDRESS')
+                        'pip install "mils-nodes[ray]". --out must be a folder every worker can write (the '
+                        "searches save their rounds there). Put it after the input, or write --ray=ADDRESS")
     g.add_argument("--workers", type=int, help="--ray: how many workers (default: the cluster's GPUs, else its CPUs)")
     g.add_argument("--fresh", action="store_true",
-                   help="recompute every input, finished or not (default: skip the finished ones, and refuse "
-                        "results written with other settings)")
+                   help="recompute every input, finished or not (default: skip the finished ones, resume the "
+                        "partial ones at their last round, and refuse results written with other settings)")
 
 
 def add_batch_arg(p, what: str, extra: str = "") -> None:
@@ -66,94 +69,71 @@ def run_options(args, extra: dict | None = None) -> dict:
             "pool": args.pool, **{k: getattr(args, k) for k in OVERRIDES}, **(extra or {})}
 
 
-UNFINISHED = ("error", "cancelled")   # a result kept after an outage or interrupt: the rerun resumes it
+def batch_options(args, out_dir: Path, size: int) -> BatchOptions:
+    check_dataset_args(args)
+    return BatchOptions(out_dir=out_dir, batch=size, fresh=args.fresh, ray=args.ray, workers=args.workers,
+                        quiet=args.quiet)
 
 
-def finished(payload) -> bool:
-    """A result payload that is done: it holds a best text and did not stop on an error or an interrupt."""
-    return isinstance(payload, dict) and bool(payload.get("best_text")) and payload.get("stopped") not in UNFINISHED
-
-
-def _recorded(path: Path) -> dict | None:
-    """A finished result's recorded options (results from before they were recorded: preset and seed); None if
-    the file is not a finished result (missing, partial, no best text)."""
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not finished(payload):
-        return None
-    return payload.get("options") or {k: payload.get(k) for k in ("preset", "seed")}
-
-
-def pending(items: Sequence[Any], result_of: Callable[[Any], Path], options: dict, *, fresh: bool,
-            out_dir: Path | None) -> list[Any]:
-    """The items still to run: without a finished result, or all with ``fresh``. Finished results recorded with
-    other options are an InputError listing them (mixing two settings in one --out would go unnoticed)."""
+def pending(items: Sequence[Hashable], result_of, options: dict, *, fresh: bool, out_dir: Path | None) -> list:
+    """A single input's run with --out: the items without a finished result (a dataset run uses mils.batch.plan)."""
     if fresh or out_dir is None:
         return list(items)
-    todo, mismatched = [], []
+    todo = []
     for item in items:
-        path = result_of(item)
-        old = _recorded(path)
-        if old is None:
+        payload = batch.read_result(result_of(item))
+        if not finished(payload):
             todo.append(item)
             continue
-        diff = [f"{k} {old[k]!r} (now {options.get(k)!r})" for k in old if old[k] != options.get(k)]
+        diff = batch.options_difference(batch.recorded_options(payload), options)
         if diff:
-            mismatched.append(f"{path.name}: {', '.join(diff)}")
-    if mismatched:
-        shown = "; ".join(mismatched[:5]) + (f"; and {len(mismatched) - 5} more" if len(mismatched) > 5 else "")
-        raise InputError("--out", "finished results made with this run's options (use another --out, or --fresh "
-                                  "to recompute them)", f"{len(mismatched)} with other options in {out_dir}: {shown}")
+            raise InputError("--out", "finished results made with this run's options (use another --out, or "
+                                      "--fresh to recompute them)", f"{result_of(item).name}: {diff}")
     if len(todo) < len(items):
         print(f"skipping {len(items) - len(todo)} finished input(s) in {out_dir}", file=sys.stderr)
     return todo
 
 
-def check_writable(out_dir: Path) -> None:
-    """--out exists (made if needed) and takes files: checked before any worker starts."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".mils-write-check.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError("--out", "a folder this user can write", f"{out_dir} ({exc})") from None
+class CliDataset(Dataset):
+    """A dataset of a subcommand: the lockstep progress bar unless --quiet."""
+
+    quiet = False
+
+    def progress(self, label: str):
+        return _bar(label, self.quiet)
 
 
-def run_on_ray(args, items: Sequence[Any], make_runner: Callable[[], Callable[[Any], Any]],
-               write: Callable[[Any, Any], None], name_of: Callable[[Any], str]) -> tuple[list, list]:
-    """Run ``items`` on Ray workers; ``write(item, result)`` on the driver as each lands.
+@contextlib.contextmanager
+def _bar(label: str, quiet: bool):
+    with BatchProgress(label, quiet) as bar:
+        yield bar.item
 
-    Returns (the finished (item, result) pairs, the failed (item, error) pairs), in the items' order.
-    """
-    from ..distributed import cluster
-    from ..distributed.driver import run_units, units_of
 
-    check_dataset_args(args)
-    connection = cluster.connect(args.ray)
-    try:
-        workers = args.workers or cluster.cluster_workers()[0]
-        done: dict[int, Any] = {}
-        failed: dict[int, str] = {}
-        index = {item: i for i, item in enumerate(items)}  # items are hashable: paths, (number, prompt) pairs
+def run_dataset(args, dataset: Dataset, items: Sequence[Hashable], out_dir: Path, size: int, what: str) -> int:
+    """Run ``items`` (mils.batch.run) and print the results: 0 when every one finished, 1 when some failed."""
+    opts = batch_options(args, out_dir, size)
 
-        def on_outcome(outcome) -> None:
-            i = index[outcome.item]
-            if outcome.ok:
-                try:
-                    write(items[i], outcome.result)
-                    done[i] = outcome.result
-                    return
-                except OSError as exc:
-                    outcome.error = f"could not write its result: {exc}"
-            failed[i] = outcome.error
-            print(f"mils: {name_of(items[i])}: {outcome.error}", file=sys.stderr)
+    def show(outcome) -> None:
+        if not outcome.ok:
+            print(f"mils: {dataset.name(outcome.item)}: {outcome.error}", file=sys.stderr)
 
-        stats = run_units(units_of(list(items)), make_runner, on_outcome, workers=workers, quiet=args.quiet)
-        log.info("%d input(s) on %d worker(s) in %.1f s (%.1f s of compute)", len(items), stats.workers,
-                 stats.wall_s, stats.compute_s)
-    finally:
-        connection.close()
-    return ([(items[i], done[i]) for i in sorted(done)], [(items[i], failed[i]) for i in sorted(failed)])
+    def announce(plan) -> None:
+        if plan.done:
+            print(f"skipping {len(plan.done)} finished {what}(s) in {out_dir}", file=sys.stderr)
+        if plan.partial:
+            print(f"resuming {len(plan.partial)} unfinished {what}(s) at their last saved round", file=sys.stderr)
+
+    report = batch.run(dataset, items, opts, on_plan=announce, on_outcome=show)
+    order = {item: i for i, item in enumerate(report.plan.todo)}
+    kept = sorted([*report.done, *[(item, res) for item, _, res in report.failed if res is not None]],
+                  key=lambda pair: order[pair[0]])
+    if args.json:
+        print(json.dumps([res.payload for _, res in kept], indent=1))
+    else:
+        for _, res in report.done:
+            print(res.summary)
+    if report.failed:
+        names = ", ".join(dataset.name(item) for item, _, _ in report.failed)
+        print(f"mils: {len(report.failed)} of {len(report.plan.todo)} {what}(s) failed: {names}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,38 +1,25 @@
 """`mils enhance --prompts FILE`: every prompt of a file, each in its own folder <out>/<number>-<slug>/.
 
-Locally the prompts run in lockstep batches of --batch (mils.jobs.run_jobs: one batched LLM call per
-round for the batch, the new candidates of all its searches rendered together on the one pipeline);
-with --ray on workers, one prompt per call. Each prompt's search state is saved in its folder after
-every round (``STATE_FILE``): a prompt that fails (LLM outage, interrupt) keeps its best so far
-there and in result.json, and a rerun resumes it at its last finished round. A failing prompt fails
-alone and is named in the summary; finished prompts are skipped, and never rewritten.
+The prompts run in lockstep batches of --batch (mils.batch: one batched LLM call per round for the
+batch, the new candidates of all its searches rendered together on the one pipeline), on this machine
+or, with --ray, on workers. Each prompt's search state is saved in its folder after every round
+(``STATE_FILE``): a prompt that fails (LLM outage, interrupt, a lost worker) keeps its best so far
+there and in result.json, and a rerun (or the worker it is resubmitted to) resumes it at its last
+finished round. A failing prompt fails alone and is named in the summary; finished prompts are
+skipped, and never rewritten.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
-from functools import partial
 from pathlib import Path
 
-from ..errors import InputError, MilsError
-from ..jobs import run_jobs
-from .caption import is_finished
-from .dataset import (
-    UNFINISHED,
-    check_batch,
-    check_dataset_args,
-    check_writable,
-    finished,
-    pending,
-    run_on_ray,
-    run_options,
-)
-from .enhance_outputs import ENHANCE_FILES, enhance_job, enhance_one, enhance_outputs, load_models, write_enhance
+from ..batch import ItemResult
+from ..errors import InputError
+from .dataset import CliDataset, check_batch, check_dataset_args, run_dataset, run_options
+from .enhance_outputs import ENHANCE_FILES, EnhanceModels, enhance_job, enhance_outputs, load_models, write_enhance
 from .models import load_generator
 from .options import check_render_args
-from .output import BatchProgress, slug
+from .output import slug
 
 STATE_FILE = "mils.state.json"
 
@@ -51,20 +38,51 @@ def enhance_options(args) -> dict:
                               **{k: getattr(args, k) for k in render}})
 
 
-class EnhanceRunner:
-    """One worker's `mils enhance`: the LLM loaded once (pipeline and scorer through the model cache);
-    a (number, prompt) in, (result.json's payload, the other files) out."""
+class PromptsDataset(CliDataset):
+    """The prompts of a file: a prompt's files in its folder, its round state there too. The LLM, the pipeline
+    and the scorer are loaded once where the prompts run (here, or on each Ray worker)."""
+
+    noun = "prompt"
 
     def __init__(self, args, out_dir: Path):
-        self.args, self.out_dir, self.generator = args, out_dir, None
+        self.args, self.out_dir, self.quiet = args, out_dir, args.quiet
+        self.models: tuple | None = None
 
-    def __call__(self, item: Item) -> tuple[dict, dict[str, bytes]]:
-        number, prompt = item
-        self.generator = self.generator or load_generator(self.args, "t2i_enhance")
-        payload, blobs, _ = enhance_one(self.args, prompt, prompt_dir(self.out_dir, number, prompt),
-                                        generator=self.generator,
-                                        extra={"number": number, "options": enhance_options(self.args)})
-        return payload, blobs
+    def __getstate__(self):
+        return {**self.__dict__, "models": None}   # the workers load their own
+
+    def folder(self, item: Item) -> Path:
+        return prompt_dir(self.out_dir, *item)
+
+    def result_path(self, item: Item) -> Path:
+        return self.folder(item) / ENHANCE_FILES["result"]
+
+    def state_path(self, item: Item) -> Path:
+        return self.folder(item) / STATE_FILE
+
+    def name(self, item: Item) -> str:
+        return self.folder(item).name
+
+    def options(self) -> dict:
+        return enhance_options(self.args)
+
+    def _models(self) -> tuple[EnhanceModels, object]:
+        # no pipeline, scorer or LLM: every prompt would fail the same way, so that stops the run
+        if self.models is None:
+            self.models = (load_models(self.args), load_generator(self.args, "t2i_enhance"))
+        return self.models
+
+    def job(self, item: Item, loaded):
+        models, generator = self._models()
+        return enhance_job(self.args, item[1], generator, models)
+
+    def result(self, item: Item, done) -> ItemResult:
+        payload, files, text = enhance_outputs(self.args, done, self.folder(item), self._models()[0],
+                                               extra={"number": item[0], "options": self.options()})
+        return ItemResult(payload, files, text)
+
+    def write(self, item: Item, result: ItemResult) -> None:
+        write_enhance(self.folder(item), result.payload, result.files)
 
 
 def _check_prompts_args(args) -> tuple[list[Item], Path, int]:
@@ -86,79 +104,4 @@ def _check_prompts_args(args) -> tuple[list[Item], Path, int]:
 def run_prompts(args) -> int:
     """`mils enhance --prompts FILE [--ray]`: each prompt's files in its own subfolder; finished ones skipped."""
     items, out_dir, size = _check_prompts_args(args)
-    check_writable(out_dir)
-    result_of = lambda item: prompt_dir(out_dir, *item) / ENHANCE_FILES["result"]  # noqa: E731
-    todo = pending(items, result_of, enhance_options(args), fresh=args.fresh, out_dir=out_dir)
-
-    def write(item: Item, result) -> None:
-        if not args.fresh and is_finished(result_of(item)):  # finished meanwhile (another run): never rewritten
-            log.warning("%s was finished by another run; kept", result_of(item).parent)
-            return
-        write_enhance(prompt_dir(out_dir, *item), *result)
-
-    if args.ray is not None:
-        quiet = argparse.Namespace(**{**vars(args), "quiet": True})  # one bar, the driver's, over the prompts
-        done, failed = run_on_ray(args, todo, partial(EnhanceRunner, quiet, out_dir), write,
-                                  name_of=lambda item: prompt_dir(out_dir, *item).name)
-    else:
-        done, failed = run_local(args, todo, out_dir, size, write)
-    if args.json:
-        print(json.dumps([payload for _, (payload, _) in done], indent=1))
-    for item, (payload, _) in [] if args.json else done:
-        print(f"{prompt_dir(out_dir, *item).name}: {payload['best_prompt']}\n  score {payload['best_score']:.4f}")
-    if failed:
-        names = ", ".join(prompt_dir(out_dir, *item).name for item, _ in failed)
-        print(f"mils: {len(failed)} of {len(todo)} prompt(s) failed: {names}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def run_local(args, todo: list[Item], out_dir: Path, size: int, write) -> tuple[list, list]:
-    """The prompts in lockstep batches of ``size`` on this machine; ``write(item, files)`` as each batch ends.
-
-    Returns (the finished (item, (payload, files)) pairs, the failed (item, why) pairs), in the file's order.
-    """
-    done: list = []
-    failed: list = []
-    if not todo:
-        return done, failed
-    # no pipeline, scorer or LLM: every prompt would fail the same way, so that stops the run
-    models, generator = load_models(args), load_generator(args, "t2i_enhance")
-    for i in range(0, len(todo), size):
-        chunk = todo[i:i + size]
-        jobs = [enhance_job(args, prompt, generator, models, checkpoint=prompt_dir(out_dir, n, prompt) / STATE_FILE)
-                for n, prompt in chunk]
-        with BatchProgress(prompt_dir(out_dir, *chunk[0]).name if len(chunk) == 1 else f"{len(chunk)} prompts",
-                           args.quiet) as bar:
-            outs = run_jobs(jobs, progress=bar.item)
-        for item, out in zip(chunk, outs):
-            why = _keep(args, item, out, out_dir, models, write, done)
-            if why is not None:
-                failed.append((item, why))
-    return done, failed
-
-
-def _keep(args, item: Item, out, out_dir: Path, models, write, done: list) -> str | None:
-    """Write a prompt's files (also a partial result: the best so far, marked with why it stopped); why it
-    failed, or None."""
-    folder = prompt_dir(out_dir, *item)
-    if isinstance(out, Exception):
-        print(f"mils: {folder.name}: {out}", file=sys.stderr)
-        return str(out)
-    try:
-        files = enhance_outputs(args, out, folder, models, extra={"number": item[0],
-                                                                   "options": enhance_options(args)})[:2]
-        write(item, files)
-    except (MilsError, OSError) as exc:
-        print(f"mils: {folder.name}: {exc}", file=sys.stderr)
-        return str(exc)
-    res = out.result
-    if res.stopped in UNFINISHED:
-        why = res.error or "interrupted"
-        print(f"mils: {folder.name}: stopped at round {len(res.history) - 1} ({why}); the best so far is kept, "
-              "rerun to resume", file=sys.stderr)
-        return why
-    if finished(files[0]):
-        (folder / STATE_FILE).unlink(missing_ok=True)
-    done.append((item, files))
-    return None
+    return run_dataset(args, PromptsDataset(args, out_dir), items, out_dir, size, "prompt")

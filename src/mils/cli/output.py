@@ -22,7 +22,7 @@ from pathlib import Path
 from ..cache import default_cache_dir
 from ..identity import identity_digest, job_identity
 from ..jobs import Job, JobResult, run_job
-from .dataset import UNFINISHED
+from ..batch import UNFINISHED
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,20 @@
 """The Ray actor: builds its runner (which loads the models) once, then runs units of work.
 
-A unit is a list of inputs so that running a unit's jobs together (lockstep batches) stays a change
-inside the runner. The runner is any picklable zero-argument factory (Ray ships it by reference to
-its module, e.g. ``mils.cli.caption.CaptionRunner``) returning a callable ``runner(item) -> result``.
+A unit is a list of inputs that the runner runs together (``mils.batch.run_unit``: lockstep batches,
+each search saving its state after every round beside the results). The runner is any picklable
+zero-argument factory (Ray ships it by reference to its module) returning a callable
+``runner(items, fresh) -> list[Outcome]``; ``fresh`` is False when the unit is resubmitted after a lost
+worker, so that the searches resume from their saved rounds.
 
-Workers return their results to the driver, which alone writes the result files: a retried unit
-(a lost worker) can never race a half-dead first attempt on the same file, the driver is the one
-place that checks "never rewrite a finished result", and only the inputs (not --out) need to be
-readable on every node.
+Workers return their results to the driver, which alone writes the result files: a resubmitted unit
+can never race a half-dead first attempt on a result file, and the driver is the one place that checks
+"never rewrite a finished result". The round states are written by the worker running the search.
 """
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
-
-from ..errors import MilsError
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +22,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class Outcome:
     item: Any
-    result: Any = None          # what the runner returned; None when it failed
-    error: str | None = None    # why it failed, for the final summary
+    result: Any = None          # what the run made: also a partial result (``error`` then says why it stopped)
+    error: str | None = None    # why it failed or stopped early, for the final summary
     seconds: float = 0.0        # compute time of this input on its worker
 
     @property
@@ -33,29 +31,14 @@ class Outcome:
         return self.error is None
 
 
-def run_unit(runner: Callable[[Any], Any], items: Sequence[Any]) -> list[Outcome]:
-    """Each item's outcome; an input that fails fails alone."""
-    outcomes = []
-    for item in items:
-        start = time.perf_counter()
-        try:
-            outcomes.append(Outcome(item, runner(item), seconds=time.perf_counter() - start))
-        except MilsError as exc:
-            outcomes.append(Outcome(item, error=str(exc), seconds=time.perf_counter() - start))
-        except Exception as exc:  # a bug or a model failure on one input must not take the others down
-            log.exception("input %r failed", item)
-            outcomes.append(Outcome(item, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start))
-    return outcomes
-
-
 class Worker:
     """Decorated with ``ray.remote`` by the driver (so this module imports without Ray)."""
 
-    def __init__(self, make_runner: Callable[[], Callable[[Any], Any]]):
+    def __init__(self, make_runner: Callable[[], Callable[[Sequence[Any], bool], list[Outcome]]]):
         self.runner = make_runner()
 
-    def run(self, items: Sequence[Any]) -> list[Outcome]:
-        return run_unit(self.runner, items)
+    def run(self, items: Sequence[Any], fresh: bool = False) -> list[Outcome]:
+        return self.runner(list(items), fresh)
 
     def ready(self) -> bool:
         return True
