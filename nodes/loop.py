@@ -102,7 +102,7 @@ class MILSLoop:
         used = [h for h in (llm, scorer, style_scorer) if h is not None]
         try:
             base = Job(task_name, llm.use(), preset=budget, overrides=overrides, seed=seed % (2**31 - 1),
-                       render_seed=seed, render_batch=getattr(renderer, "batch_size", 4))
+                       render_seed=seed, render_batch=renderer.batch_size if renderer is not None else 4)
             jobs = fill_jobs(base, given)
             states = self._keep_state(jobs, unique_id, fresh=not resume)
             done = run_jobs(jobs, progress=self._progress(unique_id, task_name, len(jobs)),

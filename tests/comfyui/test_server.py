@@ -263,6 +263,29 @@ def test_interrupt_stops_the_loop_within_a_step(alive):
         assert done < steps, done
         # progress also reaches the node's bar (comfy.utils.ProgressBar)
         assert any(d.get("node") == "4" and d.get("max") == steps for d in ws.of("progress"))
+
+
+def test_a_cancel_during_rendering_is_an_interruption_every_time(alive):
+    """Cancel at several moments of a prompt-enhancement search (the renders dominate it, so most land inside
+    ComfyUI's sampler, which raises the interrupt itself): the queue shows an interruption, never an error."""
+    srv = alive
+    for k, delay in enumerate((0.0, 0.2, 0.7, 1.5)):
+        graph = api_graphs.t2i_graph(seed=40 + k, steps=50, render_steps=8, keep=2, new_per_step=2,
+                                     downstream=False)
+        with cs.WsListener(srv) as ws:
+            pid = srv.queue(graph, client_id=ws.client_id)
+            if ws.available:
+                assert ws.wait_for(lambda t, d: t == "mils.progress" or (
+                    t in ("execution_error", "execution_success") and d.get("prompt_id") == pid), timeout=120)
+            else:
+                time.sleep(10)
+            time.sleep(delay)
+            status, _ = srv.post("/interrupt", {})
+            assert status == 200
+            hist = srv.wait_history(pid, timeout=90)
+        moment = f"cancel {delay} s after a step"
+        assert cs.messages(hist, "execution_interrupted"), f"{moment}: {hist['status']}"
+        assert not cs.messages(hist, "execution_error"), f"{moment}: {cs.messages(hist, 'execution_error')}"
     assert srv.alive()
 
 
