@@ -208,17 +208,15 @@ LATENCY = 0.15
 TIMEOUT_S = 5 * LATENCY  # far below 16 x latency: 16 requests queued at once would time out
 
 
-def test_a_lockstep_batch_against_a_one_slot_server_finishes_every_input(serve, tmp_path, monkeypatch):
+def test_a_lockstep_batch_against_a_one_slot_server_finishes_every_input(serve, tmp_path):
     srv = serve(LATENCY, one_slot=True)
     photos = tmp_path / "photos"
     photos.mkdir()
     for name, rgb in {"red.png": (230, 20, 20), "blue.png": (10, 10, 90), "green.png": (20, 200, 30),
                       "grey.png": (120, 120, 120)}.items():
         Image.fromarray(np.full((16, 16, 3), rgb, np.uint8)).save(photos / name)
-    # the CLI has no timeout option: lower the generator's default for this run
-    monkeypatch.setitem(OpenAICompatibleGenerator.__init__.__kwdefaults__, "timeout", TIMEOUT_S)
     out = tmp_path / "out"
-    args = ["caption", str(photos), "--llm-url", srv.base_url, "--llm-model", "toy", "--scorer",
+    args = ["caption", str(photos), "--llm-url", srv.base_url, "--llm-model", "toy", "--llm-timeout", str(TIMEOUT_S), "--scorer",
             "py:devkit.toys:toy_encoder", "--quiet", "--keep", "4", "--new", "8", "--steps", "2", "--patience", "0",
             "--pool", "image", "--parallel", "4", "--batch", "4", "--out", str(out)]
     assert main(args) == 0
