@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE_FACTOR = 1.4  # a window whose median reply takes longer than this x uncontended has queued
 DRIFT = 0.2  # how far a good window pulls the uncontended latency up towards its own median
+MIN_REPLIES = 2  # replies a window of one waits for before deciding (a first reply pays for connecting)
 
 OK, TIMEOUT, OVERLOADED, FAILED = "ok", "timeout", "overloaded", "failed"
 
@@ -128,7 +129,7 @@ class AdaptiveLimit:
         if outcome != OK:
             return  # a refused or broken reply says nothing about queueing
         self._latencies.append(latency)
-        if len(self._latencies) < self._window:
+        if len(self._latencies) < max(self._window, MIN_REPLIES):
             return
         median = statistics.median(self._latencies)
         base = self._baseline if self._baseline is not None else median
