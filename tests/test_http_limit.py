@@ -103,6 +103,20 @@ def test_a_timeout_alone_overloaded_and_failed_replies():
     assert limit.window == 1
 
 
+def test_a_request_after_a_timeout_is_not_alone_while_the_server_may_still_work_on_it():
+    clock = Clock()
+    limit = AdaptiveLimit(8, clock=clock)
+    first = limit.acquire()
+    clock.now = 5.0
+    limit.release(first, TIMEOUT)  # given up after 5 s: the server may hold it until about t=10
+    clock.now = 6.0
+    second = limit.acquire()
+    assert second.shared
+    limit.release(second, OK)
+    clock.now = 11.0
+    assert not limit.acquire().shared
+
+
 def test_the_ceiling_one_sends_one_at_a_time():
     clock = Clock()
     limit = AdaptiveLimit(1, clock=clock)
@@ -227,6 +241,19 @@ def test_a_lockstep_batch_against_a_one_slot_server_finishes_every_input(serve, 
     assert all(r["stopped"] != "error" and r["best_text"] for r in results), [r.get("error") for r in results]
     assert srv.requests >= 2 * 4 * 4  # 2 rounds of 4 searches x P=4
     assert srv.most_open <= 4  # never the 16 of a round at once
+
+
+def test_timeouts_behind_our_own_requests_do_not_use_up_the_retries(serve, caplog):
+    srv = serve(LATENCY, one_slot=False)
+    with OpenAICompatibleGenerator(srv.base_url, "toy", timeout=TIMEOUT_S, max_retries=0, max_in_flight=8) as gen:
+        gen.generate_batch(PROMPTS, [GenerationParams(seed=0, num_replies=8)] * 2)  # the window grows
+        assert gen.limit.window > 4
+        srv.one_slot = True  # the server now answers one at a time: 8 in flight cannot all reply in time
+        with caplog.at_level(logging.INFO, logger="mils.generators.openai_transport"):
+            out = gen.generate_batch(PROMPTS, [GenerationParams(seed=1, num_replies=8)] * 2)
+    assert all(isinstance(o, list) and len(o) == 8 for o in out), out  # max_retries=0, yet nothing failed
+    assert any("while others were in flight" in r.getMessage() for r in caplog.records)
+    assert gen.limit.window <= 2
 
 
 def test_the_window_grows_against_a_batching_server(serve):

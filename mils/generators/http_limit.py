@@ -37,7 +37,8 @@ OK, TIMEOUT, OVERLOADED, FAILED = "ok", "timeout", "overloaded", "failed"
 
 class Slot:
     """One request's place in the window; ``shared`` is True once another request was in flight
-    with it (its latency, or its timeout, may be the server queueing our own requests)."""
+    with it, or it was sent while the server may still be working on requests of ours that timed
+    out (their latency, or their timeout, may be the server queueing our own requests)."""
 
     __slots__ = ("epoch", "sent", "shared")
 
@@ -61,6 +62,9 @@ class AdaptiveLimit:
         self._latencies: list[float] = []  # replies to requests sent in the current epoch
         self._slow_start = True
         self._baseline: float | None = None
+        # a request we gave up on may keep the server busy about as long again: until then a new
+        # request is not alone on the server even with nothing of ours in flight
+        self._abandoned_until = float("-inf")
         self.peak = 1  # the largest window reached
 
     @property
@@ -83,10 +87,11 @@ class AdaptiveLimit:
         with self._cond:
             while len(self._live) >= self._window:
                 self._cond.wait()
-            shared = bool(self._live)
+            now = self._clock()
+            shared = bool(self._live) or now < self._abandoned_until
             for other in self._live:
                 other.shared = True
-            slot = Slot(self._epoch, self._clock(), shared)
+            slot = Slot(self._epoch, now, shared)
             self._live.add(slot)
             return slot
 
@@ -94,8 +99,11 @@ class AdaptiveLimit:
         """Give the place back with how the request went: OK, TIMEOUT, OVERLOADED or FAILED."""
         with self._cond:
             self._live.discard(slot)
+            now = self._clock()
+            if outcome == TIMEOUT:
+                self._abandoned_until = max(self._abandoned_until, now + (now - slot.sent))
             try:
-                self._learn(slot, outcome, self._clock() - slot.sent)
+                self._learn(slot, outcome, now - slot.sent)
             finally:
                 self._cond.notify_all()
 
