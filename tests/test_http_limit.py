@@ -253,7 +253,7 @@ def test_timeouts_behind_our_own_requests_do_not_use_up_the_retries(serve, caplo
             out = gen.generate_batch(PROMPTS, [GenerationParams(seed=1, num_replies=8)] * 2)
     assert all(isinstance(o, list) and len(o) == 8 for o in out), out  # max_retries=0, yet nothing failed
     assert any("while others were in flight" in r.getMessage() for r in caplog.records)
-    assert gen.limit.window <= 2
+    assert gen.limit.window <= 4  # cut at least once
 
 
 def test_the_window_grows_against_a_batching_server(serve):

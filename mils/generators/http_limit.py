@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 logger = logging.getLogger(__name__)
 
-QUEUE_FACTOR = 1.4  # a window whose median reply takes longer than this x uncontended has queued
+QUEUE_FACTOR = 1.3  # a window whose median reply takes longer than this x uncontended has queued
 DRIFT = 0.2  # how far a good window pulls the uncontended latency up towards its own median
 MIN_REPLIES = 2  # replies a window of one waits for before deciding (a first reply pays for connecting)
 
