@@ -106,15 +106,19 @@ def test_a_timeout_alone_overloaded_and_failed_replies():
 def test_a_request_after_a_timeout_is_not_alone_while_the_server_may_still_work_on_it():
     clock = Clock()
     limit = AdaptiveLimit(8, clock=clock)
-    first = limit.acquire()
+    first, other = object(), object()
+    slot = limit.acquire(first)
     clock.now = 5.0
-    limit.release(first, TIMEOUT)  # given up after 5 s: the server may hold it until about t=10
+    limit.release(slot, TIMEOUT)  # given up after 5 s: the server may hold it until about t=10
     clock.now = 6.0
-    second = limit.acquire()
+    retry = limit.acquire(first)
+    assert not retry.shared  # its own abandoned attempt: a slow server, not our queue
+    limit.release(retry, OK)
+    second = limit.acquire(other)
     assert second.shared
     limit.release(second, OK)
     clock.now = 11.0
-    assert not limit.acquire().shared
+    assert not limit.acquire(other).shared
 
 
 def test_the_ceiling_one_sends_one_at_a_time():

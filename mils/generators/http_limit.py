@@ -40,12 +40,13 @@ class Slot:
     with it, or it was sent while the server may still be working on requests of ours that timed
     out (their latency, or their timeout, may be the server queueing our own requests)."""
 
-    __slots__ = ("epoch", "sent", "shared")
+    __slots__ = ("epoch", "sent", "shared", "owner")
 
-    def __init__(self, epoch: int, sent: float, shared: bool):
+    def __init__(self, epoch: int, sent: float, shared: bool, owner: object):
         self.epoch = epoch
         self.sent = sent
         self.shared = shared
+        self.owner = owner
 
 
 class AdaptiveLimit:
@@ -62,9 +63,9 @@ class AdaptiveLimit:
         self._latencies: list[float] = []  # replies to requests sent in the current epoch
         self._slow_start = True
         self._baseline: float | None = None
-        # a request we gave up on may keep the server busy about as long again: until then a new
-        # request is not alone on the server even with nothing of ours in flight
-        self._abandoned_until = float("-inf")
+        # a request we gave up on may keep the server busy about as long again: until then another
+        # request is not alone on the server even with nothing of ours in flight (owner -> until)
+        self._abandoned: dict[object, float] = {}
         self.peak = 1  # the largest window reached
 
     @property
@@ -82,16 +83,18 @@ class AdaptiveLimit:
         return self._baseline
 
     # -- places
-    def acquire(self) -> Slot:
-        """Wait for a place in the window; the caller must :meth:`release` it."""
+    def acquire(self, owner: object = None) -> Slot:
+        """Wait for a place in the window; the caller must :meth:`release` it. ``owner`` names the
+        request across its attempts (its own abandoned attempt does not make it shared)."""
         with self._cond:
             while len(self._live) >= self._window:
                 self._cond.wait()
             now = self._clock()
-            shared = bool(self._live) or now < self._abandoned_until
+            self._abandoned = {o: t for o, t in self._abandoned.items() if t > now}
+            shared = bool(self._live) or any(o is not owner or owner is None for o in self._abandoned)
             for other in self._live:
                 other.shared = True
-            slot = Slot(self._epoch, now, shared)
+            slot = Slot(self._epoch, now, shared, owner)
             self._live.add(slot)
             return slot
 
@@ -101,17 +104,17 @@ class AdaptiveLimit:
             self._live.discard(slot)
             now = self._clock()
             if outcome == TIMEOUT:
-                self._abandoned_until = max(self._abandoned_until, now + (now - slot.sent))
+                self._abandoned[slot.owner] = max(self._abandoned.get(slot.owner, now), now + (now - slot.sent))
             try:
                 self._learn(slot, outcome, now - slot.sent)
             finally:
                 self._cond.notify_all()
 
     @contextmanager
-    def slot(self) -> Iterator["_Outcome"]:
+    def slot(self, owner: object = None) -> Iterator["_Outcome"]:
         """``with limit.slot() as s: ...; s.outcome = TIMEOUT`` (the default is FAILED if the
         body raises, else OK)."""
-        out = _Outcome(self.acquire())
+        out = _Outcome(self.acquire(owner))
         try:
             yield out
         except BaseException:

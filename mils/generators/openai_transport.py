@@ -180,9 +180,10 @@ class Transport:
         return min(self.backoff * (2**attempt), self.max_wait)
 
     # -- request with retries
-    def _attempt(self, method: str, url: str, json_body: Any) -> tuple[httpx.Response | None, Exception | None, bool]:
+    def _attempt(self, method: str, url: str, json_body: Any,
+                 owner: object) -> tuple[httpx.Response | None, Exception | None, bool]:
         """One try inside the window: (reply, transport failure, whether others were in flight)."""
-        with self.limit.slot() as place:
+        with self.limit.slot(owner) as place:
             resp: httpx.Response | None = None
             failure: Exception | None = None
             try:
@@ -200,8 +201,9 @@ class Transport:
         """Send the request, retrying transient failures; return the decoded JSON reply."""
         attempts = self.max_retries + 1
         attempt = queued = 0
+        owner = object()  # this request, across its attempts
         while True:
-            resp, failure, shared = self._attempt(method, url, json_body)
+            resp, failure, shared = self._attempt(method, url, json_body, owner)
             if resp is not None:
                 status = resp.status_code
                 if 200 <= status < 300:
