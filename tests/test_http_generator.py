@@ -10,10 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from devkit.toys import OverlapScorer, ToyLLM
 from mils.errors import GeneratorError, InputError
-from mils.generators import GenerationParams, Generator
+from mils.generators import GenerationParams
 from mils.generators.openai_http import OpenAICompatibleGenerator
 from mils.generators.openai_transport import parse_retry_after
+from mils.search import SearchConfig, run_search
+from mils.tasks import TASKS
 
 MODEL = "test-model"
 
@@ -34,6 +37,8 @@ class _FakeServer(ThreadingHTTPServer):
         self.in_flight = 0
         self.max_in_flight_seen = 0
         self.fail_seeds: set[int] = set()  # for "delay": these seeds answer 500
+        self.opened = 0  # connections accepted
+        self.closed = 0  # connections that ended
 
     @property
     def base_url(self) -> str:
@@ -62,6 +67,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # keep pytest output clean
         pass
+
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.opened += 1
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.server.lock:
+                self.server.closed += 1
 
     def _send(self, status: int, payload, headers: dict | None = None, content_type="application/json"):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -103,6 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, {"error": {"message": f"unknown path {self.path}"}})
         if mode == "ok":
             return self._send(200, _reply(body, body.get("n", 1)))
+        if mode == "toy":  # answers as the toy LLM would, so a search can improve
+            text = ToyLLM().generate(body["messages"][-1]["content"], GenerationParams(seed=body["seed"]))[0]
+            return self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]})
         if mode == "delay":
             with srv.lock:
                 srv.in_flight += 1
@@ -192,7 +212,6 @@ PARAMS = GenerationParams(temperature=0.7, top_p=0.8, max_new_tokens=77, seed=5,
 
 def test_request_body_and_reply(server, make_gen):
     gen = make_gen(server.base_url)
-    assert isinstance(gen, Generator)
     assert gen.key == f"openai:{server.base_url}:{MODEL}"
     out = gen.generate("red apple tree", PARAMS)
     assert out == ["1. red seed5 choice0\n2. apple seed5 choice0\n3. tree seed5 choice0"]
@@ -204,6 +223,17 @@ def test_request_body_and_reply(server, make_gen):
     assert body["temperature"] == 0.7 and body["top_p"] == 0.8
     assert body["max_tokens"] == 77 and body["seed"] == 5 and body["n"] == 1
     assert "authorization" not in {k.lower() for k in req["headers"]}
+
+
+def test_a_search_driven_through_the_server_improves_on_its_pool(server, make_gen):
+    server.mode = "toy"
+    pool = ["a red car on a street", "a blue sky", "a wooden table", "an old tree", "a dog on a beach"]
+    target = "a small cat sleeping on a red sofa"
+    cfg = SearchConfig(keep=4, new_per_step=6, steps=5, seed=3, parallel=2, patience=0)
+    res = run_search(make_gen(server.base_url), OverlapScorer(target), TASKS["image_caption"], pool, cfg)
+    assert res.best_score > max(OverlapScorer(target).score(pool))
+    assert res.best_text not in pool
+    assert server.count() == 5 * 2  # every reply of every step came from the server
 
 
 def test_trailing_slash_system_prompt_and_extra_body(server, make_gen):
@@ -284,14 +314,19 @@ def test_bad_constructor_args(kwargs, name):
     assert ei.value.input_name == name
 
 
-def test_context_manager_closes_and_reopens(server):
+def test_context_manager_closes_the_connection_and_a_later_call_reopens(server):
     with OpenAICompatibleGenerator(server.base_url, MODEL, timeout=1.0) as gen:
         gen.generate("x", PARAMS)
-        assert gen._transport._client is not None
-    assert gen._transport._client is None
-    gen.generate("y", PARAMS)  # lazily reopened
+        gen.generate("y", PARAMS)
+        assert (server.opened, server.closed) == (1, 0)  # one kept-alive connection
+    for _ in range(100):  # the server notices the hang-up (bounded wait)
+        if server.closed:
+            break
+        time.sleep(0.02)
+    assert server.closed == 1
+    assert gen.generate("z", PARAMS)  # a call after close opens a new connection
     gen.close()
-    assert server.count() == 2
+    assert server.opened == 2 and server.count() == 3
 
 
 # ------------------------------------------------------------------------ retries

@@ -12,7 +12,8 @@ def load_generator(args, task_name: str):
 
         if not args.llm_model:
             raise InputError("--llm-model", "the model name on the server given by --llm-url")
-        return OpenAICompatibleGenerator(args.llm_url, args.llm_model, api_key_env=args.api_key_env)
+        return OpenAICompatibleGenerator(args.llm_url, args.llm_model, api_key_env=args.api_key_env,
+                                         timeout=args.llm_timeout, max_in_flight=args.llm_max_in_flight)
     spec = args.llm or registry.TASK_DEFAULTS[task_name]["llm"]
     return registry.load_llm(spec, models_dir=args.models_dir, device=args.device, dtype=args.dtype,
                              allow_download=not args.no_download)

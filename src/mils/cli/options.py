@@ -19,6 +19,11 @@ def add_model_args(p: argparse.ArgumentParser, *, scorer: bool = True, scorer_he
     g.add_argument("--llm-url", help="use an OpenAI-compatible server instead (e.g. http://127.0.0.1:11434/v1)")
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument("--api-key-env", help="NAME of the environment variable that holds the server's API key")
+    g.add_argument("--llm-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="seconds to wait for one reply from --llm-url once it is sent (default 120)")
+    g.add_argument("--llm-max-in-flight", type=int, default=16, metavar="N",
+                   help="most requests kept open at once to --llm-url; below it the number adapts to what the "
+                        "server sustains (default 16)")
     if scorer:
         g.add_argument("--scorer", help=scorer_help or "scorer: a preset, a local folder/checkpoint, kind:source "
                                                       "(e.g. vlm:qwen3-vl-2b-instruct, a VLM judge), or py:module:factory")

@@ -19,8 +19,12 @@ raises :class:`~mils.errors.GeneratorError` with a message naming the server, th
 what to do about it.
 
 Throughput: a request for ``num_replies=P`` replies is sent as P requests (``n=1``, seeds
-``seed, seed+1, ...``: see ``base.row_seed``) kept in flight together, at most ``max_in_flight``
-at a time per generator, so vLLM / SGLang / llama.cpp server / Ollama batch them on their side.
+``seed, seed+1, ...``: see ``base.row_seed``) kept in flight together, so vLLM / SGLang /
+llama.cpp server / Ollama batch them on their side. How many are in flight at once adapts to what
+the server sustains (``http_limit.AdaptiveLimit``): it starts at one, grows while replies keep
+their latency and halves when they queue or time out, so a one-slot server gets about one request
+at a time and a batching server up to ``max_in_flight``. A reply that timed out because the server
+queued it behind our own requests is sent again without using a retry (see ``openai_transport``).
 ``generate_batch(prompts, params_list)`` does the same for many prompts at once (lockstep
 searches); a prompt whose request fails after its retries gets the GeneratorError in its slot.
 ``use_n=True`` sends one request with ``n=P`` instead (cheaper where prompt tokens are billed;
@@ -31,12 +35,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
 from ..errors import InputError
 from .base import GenerationParams, row_seed
+from .http_limit import AdaptiveLimit
 from .openai_transport import Transport, normalize_base_url, resolve_api_key, validate_retry_args
 
 __all__ = ["OpenAICompatibleGenerator"]
@@ -76,15 +80,17 @@ class OpenAICompatibleGenerator:
         model: model name as the server knows it (GET <base_url>/models lists them).
         api_key_env: NAME of the environment variable holding the API key, or None for servers
             that need none. The key itself is never accepted as an argument.
-        timeout: seconds to wait for connecting and for the reply.
+        timeout: seconds to wait for connecting and for the reply, counted from when the request is
+            sent (time waiting for a place among the requests in flight does not count).
         max_retries: retries after the first attempt for connection errors, timeouts, 429, 5xx.
         backoff: base wait in seconds; retry ``i`` (0-based) waits ``backoff * 2**i``.
         max_wait: cap in seconds on any single wait, including a server's ``Retry-After``.
         system_prompt: optional system message sent before the user turn (the paper uses none).
         extra_body: extra JSON fields merged into every request body (they override the
             defaults, e.g. ``{"max_completion_tokens": 512}`` or ``{"options": {...}}``).
-        max_in_flight: most requests this generator keeps open at once (replies of a step and
-            prompts of a lockstep batch share it); 1 sends them one after another.
+        max_in_flight: the most requests this generator keeps open at once (replies of a step and
+            prompts of a lockstep batch share it). The number in flight adapts below it to what
+            the server sustains (``self.limit.window``); 1 sends them one after another.
         use_n: ask for all replies of a prompt in one request with ``n`` (see the module doc).
 
     Use as a context manager, or call :meth:`close`, to release the HTTP connection pool.
@@ -102,14 +108,13 @@ class OpenAICompatibleGenerator:
         max_wait: float = 30.0,
         system_prompt: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
-        max_in_flight: int = 8,
+        max_in_flight: int = 16,
         use_n: bool = False,
     ):
         if not isinstance(max_in_flight, int) or isinstance(max_in_flight, bool) or max_in_flight < 1:
             raise InputError("max_in_flight", "an integer >= 1 (requests kept open at once)", repr(max_in_flight))
         self.max_in_flight = max_in_flight
         self.use_n = bool(use_n)
-        self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self.base_url = normalize_base_url(base_url)
         if not isinstance(model, str) or not model.strip():
             raise InputError("model", "a model name the server serves (GET <base_url>/models lists them)", repr(model))
@@ -132,6 +137,7 @@ class OpenAICompatibleGenerator:
         self.max_wait = max_wait
         self.url = f"{self.base_url}/chat/completions"
         self.key = f"openai:{self.base_url}:{self.model}"
+        self.limit = AdaptiveLimit(max_in_flight, label=f"LLM server {self.base_url} (model {self.model!r})")
         self._transport = Transport(
             self.base_url,
             what=f"model {self.model!r}",
@@ -141,6 +147,7 @@ class OpenAICompatibleGenerator:
             max_retries=max_retries,
             backoff=backoff,
             max_wait=max_wait,
+            limit=self.limit,
         )
 
     def __repr__(self) -> str:  # never shows the key
@@ -210,8 +217,7 @@ class OpenAICompatibleGenerator:
         request_no = 0
         while len(replies) < wanted:
             body = self._body(prompt, params, row_seed(params.seed, request_no), wanted - len(replies))
-            with self._in_flight:
-                data = self._transport.request("POST", self.url, json_body=body)
+            data = self._transport.request("POST", self.url, json_body=body)
             got = self._choices(data)
             if request_no == 0 and len(got) < wanted:
                 logger.info(
@@ -226,12 +232,11 @@ class OpenAICompatibleGenerator:
 
     def _request_one(self, prompt: str, params: GenerationParams) -> str:
         body = self._body(prompt, params, params.seed, 1)
-        with self._in_flight:
-            data = self._transport.request("POST", self.url, json_body=body)
+        data = self._transport.request("POST", self.url, json_body=body)
         return self._choices(data)[0]
 
     def _run_all(self, jobs: list[tuple[str, GenerationParams]], fn) -> list[Any]:
-        """``fn(prompt, params)`` for every job, at most max_in_flight at once; exceptions in place."""
+        """``fn(prompt, params)`` for every job, as many at once as the window allows; exceptions in place."""
         if len(jobs) == 1 or self.max_in_flight == 1:
             out: list[Any] = []
             for job in jobs:

@@ -1,5 +1,11 @@
 """HTTP transport for OpenAI-compatible servers: base URL and API key handling, bounded retries with
 backoff and ``Retry-After``, and error messages that name the server, the model and what to do.
+
+Every attempt takes a place in an :class:`~.http_limit.AdaptiveLimit` window first, so the
+request's timeout runs only while it is on the wire. A timeout while other requests of ours were
+in flight is the server queueing our own work: the window halves and the request is sent again
+without using one of its ``max_retries`` (at most ``QUEUED_RETRIES`` times). A timeout with the
+server to itself, a refused connection, an HTTP 429/5xx or a broken reply uses one.
 """
 from __future__ import annotations
 
@@ -17,11 +23,13 @@ from typing import Any
 import httpx
 
 from ..errors import GeneratorError, InputError
+from .http_limit import FAILED, OK, OVERLOADED, TIMEOUT, AdaptiveLimit
 
 logger = logging.getLogger(__name__)
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SNIPPET_CHARS = 300
+QUEUED_RETRIES = 8  # free retries per request after timeouts behind our own requests
 
 
 # --------------------------------------------------------------------------- helpers
@@ -133,6 +141,7 @@ class Transport:
         max_retries: int,
         backoff: float,
         max_wait: float,
+        limit: AdaptiveLimit | None = None,
     ):
         self.base_url = base_url
         self.what = what  # e.g. "model 'llama3'" — used in error messages
@@ -142,6 +151,7 @@ class Transport:
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
+        self.limit = limit or AdaptiveLimit(1, label=f"{base_url} ({what})")
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
 
@@ -170,19 +180,30 @@ class Transport:
         return min(self.backoff * (2**attempt), self.max_wait)
 
     # -- request with retries
-    def request(self, method: str, url: str, *, json_body: Any = None) -> Any:
-        """Send the request, retrying transient failures; return the decoded JSON reply."""
-        attempts = self.max_retries + 1
-        for attempt in range(attempts):
+    def _attempt(self, method: str, url: str, json_body: Any,
+                 owner: object) -> tuple[httpx.Response | None, Exception | None, bool]:
+        """One try inside the window: (reply, transport failure, whether others were in flight)."""
+        with self.limit.slot(owner) as place:
             resp: httpx.Response | None = None
             failure: Exception | None = None
             try:
                 resp = self.client().request(method, url, json=json_body)
             except httpx.TimeoutException as exc:
-                failure = exc
+                failure, place.outcome = exc, TIMEOUT
             except httpx.TransportError as exc:  # connect errors, dropped connections
-                failure = exc
+                failure, place.outcome = exc, FAILED
+            else:
+                status = resp.status_code
+                place.outcome = OK if 200 <= status < 300 else OVERLOADED if status in (429, 503) else FAILED
+            return resp, failure, place.shared
 
+    def request(self, method: str, url: str, *, json_body: Any = None) -> Any:
+        """Send the request, retrying transient failures; return the decoded JSON reply."""
+        attempts = self.max_retries + 1
+        attempt = queued = 0
+        owner = object()  # this request, across its attempts
+        while True:
+            resp, failure, shared = self._attempt(method, url, json_body, owner)
             if resp is not None:
                 status = resp.status_code
                 if 200 <= status < 300:
@@ -192,6 +213,15 @@ class Transport:
                 reason = f"HTTP {status}"
             else:
                 reason = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+
+            if isinstance(failure, httpx.ReadTimeout) and shared and queued < QUEUED_RETRIES:
+                queued += 1  # slow because the server queued it behind our own requests: not a failure
+                logger.info(
+                    "LLM request %s %s (%s) got no reply within %g s while others were in flight "
+                    "(the server queues them); sending it again with %d in flight",
+                    method, url, self.what, self.timeout, self.limit.window,
+                )
+                continue
 
             if attempt + 1 >= attempts:
                 if resp is not None:
@@ -213,7 +243,7 @@ class Transport:
                 resp.close()
             if delay > 0:
                 time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            attempt += 1
 
     # -- error messages
     def _where(self) -> str:
