@@ -10,11 +10,13 @@ from .llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from .loop import MILSLoop
 from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
+from .text_encoder_llm import MILSTextEncoderLLM
 
 # (node id, class, display name)
 NODES = [
     ("MILSLocalLLM", MILSLocalLLM, "MILS Local LLM"),
     ("MILSOpenAILLM", MILSOpenAILLM, "MILS OpenAI-compatible LLM"),
+    ("MILSTextEncoderLLM", MILSTextEncoderLLM, "MILS Text Encoder LLM"),
     ("MILSLLMGenerate", MILSLLMGenerate, "MILS LLM Generate"),
     ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
     ("MILSScore", MILSScore, "MILS Score"),
