@@ -47,7 +47,8 @@ def save_qwen3_06b_text_encoder(path: str | os.PathLike, seed: int = 0, stop_log
     ``stop_logit``: make the random model end its turn early, so that tests on a CPU stay short. Every
     embedding row then shares one large component (the final hidden state points along it whatever the
     input), with a small random part, so the next-token distribution is nearly uniform over the
-    vocabulary; the end-of-turn row gets ``stop_logit`` more along that component. At temperature T a
+    vocabulary (the layers' output projections are scaled down, so the stream stays the embedding); the
+    end-of-turn row gets ``stop_logit`` more along that component. At temperature T a
     reply then ends after each token with probability about e^(stop_logit/T) / (151936 + e^(stop_logit/T)),
     e.g. 15 % for 5.1 at T = 0.5 (the search's temperature). float32 by default: ComfyUI keeps a text
     encoder in its file's dtype, and float16 weights on a CPU are cast for every token (many times slower).
@@ -58,6 +59,9 @@ def save_qwen3_06b_text_encoder(path: str | os.PathLike, seed: int = 0, stop_log
     model = random_qwen3_06b(seed)
     if stop_logit is not None:
         with torch.no_grad():
+            for name, p in model.named_parameters():   # the layers add next to nothing to the residual stream
+                if name.endswith(("o_proj.weight", "down_proj.weight")):
+                    p.mul_(1e-3)
             emb = model.model.embed_tokens.weight
             gen = torch.Generator().manual_seed(seed + 1)
             common = torch.randn(emb.shape[1], generator=gen)
