@@ -160,7 +160,8 @@ class ClipGenerator:
             try:
                 replies.append(self._one(tokens, params, row_seed(params.seed, r)))
             except Exception as e:
-                if self._cancelled():  # ComfyUI's interrupt raised inside the token loop
+                # ComfyUI's interrupt, raised inside the token loop: itself, so the run ends as interrupted
+                if bridge.rearm_interrupt(e) or self._cancelled():
                     raise
                 raise errors.GeneratorError(f"{self.key}: generation failed: {type(e).__name__}: {e}") from e
         return replies

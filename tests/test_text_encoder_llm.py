@@ -163,21 +163,22 @@ def test_comfyui_interrupt_between_replies_stops_too(monkeypatch):
     assert len(clip.seeds) == 2 and replies[2:] == ["", ""]
 
 
-def test_an_interrupt_raised_inside_generate_propagates_as_itself(monkeypatch):
-    class Interrupted(Exception):
+def test_an_interrupt_raised_inside_generate_propagates_as_itself_and_stays_set(monkeypatch):
+    """ComfyUI's progress hook raises its interrupt inside CLIP.generate and clears the flag as it does."""
+    class InterruptProcessingException(Exception):
         pass
 
-    clip = FakeCLIP()
-    state = {"stop": False}
+    clip, rearmed = FakeCLIP(), []
 
     def interrupt():
-        state["stop"] = True
-        raise Interrupted()
+        raise InterruptProcessingException()
 
     clip.on_generate = interrupt
-    monkeypatch.setattr(bridge, "interrupt_requested", lambda: state["stop"])
-    with pytest.raises(Interrupted):
+    monkeypatch.setattr(bridge, "rearm_interrupt",
+                        lambda e: rearmed.append(e) or isinstance(e, InterruptProcessingException))
+    with pytest.raises(InterruptProcessingException):
         ClipGenerator(clip).generate(PROMPT, GenerationParams())
+    assert len(rearmed) == 1, "set again, so the search sees the cancel"
 
 
 def test_a_failing_encoder_is_a_generator_error_in_its_slot():
