@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cpu", action="store_true", help="run on the CPU (default: CUDA, which must be there)")
     ap.add_argument("--tiny", action="store_true", help="a 2-layer Qwen3 (same vocabulary) instead of 0.6B")
     ap.add_argument("--comfy", metavar="DIR", help="a ComfyUI source tree: also check its model management")
+    ap.add_argument("--no-lockstep", action="store_true", help="skip part 3 (the timing)")
     opts = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not opts.cpu and not torch.cuda.is_available():
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             print("2. eviction: skipped (needs --comfy DIR: it is ComfyUI's model management that evicts)",
                   flush=True)
-        line = check_lockstep(llm.use(), scorer.use(), opts.tiny)
+        line = None if opts.no_lockstep else check_lockstep(llm.use(), scorer.use(), opts.tiny)
     return {"lockstep": line}
 
 
