@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ def loop_texts(hist: dict, loop_id: str) -> str:
     return hist["outputs"][loop_id]["text"][0]
 
 
-def test_caption_graph_with_the_text_encoder_as_llm(srv, generates, tmp_path):
+def caption_api(seed: int = 0) -> tuple[dict, str]:
+    """The image captioning example with CLIPLoader -> MILS Text Encoder LLM as its LLM; (graph, loop id)."""
     api = tw.load_api("image_captioning")
     (llm_id,) = [k for k, n in api.items() if n["class_type"] == "MILSLocalLLM"]
     (loop_id,) = [k for k, n in api.items() if n["class_type"] == "MILSLoop"]
@@ -108,13 +110,36 @@ def test_caption_graph_with_the_text_encoder_as_llm(srv, generates, tmp_path):
     api["90"] = clip_loader()
     with_text_encoder_llm(api, llm_id, ["90", 0])
     api[scorer_id]["inputs"]["model"] = cs.SCORER_NAME
-    api[loop_id]["inputs"].update(LOOP_TINY)
+    api[loop_id]["inputs"].update(LOOP_TINY, seed=seed)
+    return api, loop_id
+
+
+def test_caption_graph_with_the_text_encoder_as_llm(srv, generates, tmp_path):
+    api, loop_id = caption_api()
     r, env = run(srv, api, tmp_path / "caption_te.json")
     hist = completed(srv, r, env, "image captioning with the text encoder as LLM")
     text = loop_texts(hist, loop_id)
     m = re.search(r"(\d+) LLM calls", text)
     assert text.startswith("best ") and m and int(m.group(1)) >= 1, text
     assert "CLIP/text encoder model load device" in srv.log_text(), "the encoder came from CLIPLoader"
+
+
+def test_interrupt_while_the_encoder_writes_ends_the_run_as_interrupted(srv, generates):
+    """ComfyUI raises its interrupt from inside CLIP.generate (its progress hook): a cancel, not an error."""
+    api, loop_id = caption_api(seed=5)
+    offset = srv.log_offset()
+    pid = srv.queue(api)
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while "Generating tokens" not in srv.log_since(offset):
+        assert time.monotonic() < deadline, srv.log_tail(40)
+        time.sleep(1)
+    status, _ = srv.post("/interrupt", {})
+    assert status == 200
+    hist = srv.wait_history(pid, timeout=RUN_TIMEOUT)
+    interrupted = cs.messages(hist, "execution_interrupted")
+    assert interrupted and interrupted[0]["node_type"] == "MILSLoop", hist["status"]["messages"]
+    assert not cs.messages(hist, "execution_error"), hist["status"]["messages"]
+    assert srv.get("/system_stats")["system"], "ComfyUI keeps running"
 
 
 def test_text_encoder_workflow_runs_with_tiny_stand_ins(srv, generates, tmp_path):
