@@ -167,12 +167,15 @@ class ClipGenerator:
         return replies
 
     def generate_batch(self, prompts: list[str], params_list: list[GenerationParams]) -> list[list[str] | Exception]:
-        """Each prompt in turn (the encoder samples one sequence at a time); a failure stays in its slot."""
+        """Each prompt in turn (the encoder samples one sequence at a time); a failure stays in its slot,
+        a cancel ends the batch."""
         out: list[list[str] | Exception] = []
         for prompt, params in zip(prompts, params_list):
             try:
                 out.append(self.generate(prompt, params))
             except Exception as e:
+                if self._cancelled():
+                    raise
                 out.append(e)
         return out
 

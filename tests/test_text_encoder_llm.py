@@ -179,6 +179,11 @@ def test_an_interrupt_raised_inside_generate_propagates_as_itself_and_stays_set(
     with pytest.raises(InterruptProcessingException):
         ClipGenerator(clip).generate(PROMPT, GenerationParams())
     assert len(rearmed) == 1, "set again, so the search sees the cancel"
+    rearmed.clear()
+    monkeypatch.setattr(bridge, "interrupt_requested", lambda: bool(rearmed))
+    with pytest.raises(InterruptProcessingException):   # a batch ends at the cancel, nothing after it is asked
+        ClipGenerator(clip).generate_batch([PROMPT, PROMPT], [GenerationParams(), GenerationParams()])
+    assert len(rearmed) == 1
 
 
 def test_a_failing_encoder_is_a_generator_error_in_its_slot():
