@@ -52,7 +52,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 VIEWPORT = (2560, 1600)
 THUMB_BOX = (1280, 1000)   # thumbnails are scaled down to fit this box
 
-from devkit.workflow_specs import CHECKPOINT, PLACEHOLDER_MODELS, WORKFLOWS
+from devkit.workflow_specs import PLACEHOLDER_FILES, PLACEHOLDER_MODELS, WORKFLOWS
 
 # --- the editor -----------------------------------------------------------------------------------
 
@@ -163,8 +163,10 @@ def write_placeholders(models: Path) -> None:
     """Empty files and folders named like the models the example workflows name (nothing is loaded)."""
     for sub in PLACEHOLDER_MODELS:
         (models / sub).mkdir(parents=True, exist_ok=True)
-    (models / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (models / "checkpoints" / CHECKPOINT).write_bytes(b"")
+    for folder, files in PLACEHOLDER_FILES.items():
+        (models / folder).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (models / folder / name).write_bytes(b"")
 
 
 def write_inputs(inp: Path) -> None:

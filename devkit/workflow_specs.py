@@ -11,6 +11,10 @@ CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 VLM_MODEL = "qwen3-vl-2b-instruct"
 PLACEHOLDER_MODELS = [f"LLM/{LLM_MODEL}", "mils/siglip2-b16", "mils/pickscore", "mils/clap-htsat", "mils/vgg19",
                       f"mils/{VLM_MODEL}"]
+# Z-Image Turbo's files as ComfyUI's examples name them (models/<folder>/<file>)
+ZIMAGE_UNET, ZIMAGE_TE, ZIMAGE_VAE = "z_image_turbo_bf16.safetensors", "qwen_3_4b.safetensors", "ae.safetensors"
+PLACEHOLDER_FILES = {"checkpoints": [CHECKPOINT], "diffusion_models": [ZIMAGE_UNET], "text_encoders": [ZIMAGE_TE],
+                     "vae": [ZIMAGE_VAE]}
 
 LLM = {"type": "MILSLocalLLM", "values": {"model": LLM_MODEL, "hub_id": "", "dtype": "auto", "device": "auto",
                                           "keep_loaded": True}}
@@ -248,5 +252,40 @@ WORKFLOWS["prompt_enhancement_vlm"] = {
         {"title": "MILS: a VLM judge asks each render about every concept of your prompt; the LLM is told "
                   "which ones are missing", "columns": [[1, 5], [2, 3, 4], [6], [7, 8]]},
         {"title": "Stock txt2img with the best prompt", "columns": [[9, 10, 11], [12], [13], [14]]},
+    ],
+}
+
+
+WORKFLOWS["text_encoder_prompt_enhancement"] = {
+    "nodes": [
+        {"type": "UNETLoader", "values": {"unet_name": ZIMAGE_UNET, "weight_dtype": "default"}},          # 1
+        {"type": "CLIPLoader", "values": {"clip_name": ZIMAGE_TE, "type": "lumina2", "device": "default"}},  # 2
+        {"type": "VAELoader", "values": {"vae_name": ZIMAGE_VAE}},                                       # 3
+        {"type": "MILSTextEncoderLLM", "values": {"top_k": 0, "repetition_penalty": 1.0}},               # 4
+        scorer("pickscore"),                                                                             # 5
+        renderer(steps=8, cfg=1.0, width=512, height=512, batch=2, scheduler="simple"),                  # 6
+        loop("t2i_enhance", "MILS Loop (prompt enhancement)", text="a lighthouse on a cliff at sunset"),  # 7
+        text_preview("Best prompt"),                                                                     # 8
+        {"type": "PreviewImage", "title": "Best preview render", "size": [300, 300]},                    # 9
+        clip_text("CLIP Text Encode (best prompt)"),                                                     # 10
+        clip_text("CLIP Text Encode (empty negative: cfg 1)"),                                           # 11
+        {"type": "EmptyLatentImage", "values": {"width": 1024, "height": 1024, "batch_size": 1}},        # 12
+        {"type": "KSampler", "title": "KSampler (best prompt)",
+         "values": {"seed": 0, "control_after_generate": "randomize", "steps": 8, "cfg": 1.0,
+                    "sampler_name": "euler", "scheduler": "simple", "denoise": 1.0}},                   # 13
+        DECODE,                                                                                          # 14
+        save("MILS_text_encoder_enhanced"),                                                              # 15
+    ],
+    "links": [(2, "CLIP", 4, "clip"), (1, "MODEL", 6, "model"), (2, "CLIP", 6, "clip"), (3, "VAE", 6, "vae"),
+              (4, "llm", 7, "llm"), (5, "scorer", 7, "scorer"), (6, "renderer", 7, "renderer"),
+              (7, "best_prompt", 8, "source"), (7, "best_image", 9, "images"),
+              (7, "best_prompt", 10, "text"), (2, "CLIP", 10, "clip"), (2, "CLIP", 11, "clip"),
+              (1, "MODEL", 13, "model"), (10, "CONDITIONING", 13, "positive"), (11, "CONDITIONING", 13, "negative"),
+              (12, "LATENT", 13, "latent_image"), (13, "LATENT", 14, "samples"), (3, "VAE", 14, "vae"),
+              (14, "IMAGE", 15, "images")],
+    "blocks": [
+        {"title": "Z-Image Turbo: its Qwen3 4B text encoder also writes the rewrites (no second LLM in memory)",
+         "columns": [[1, 2, 3], [4, 5, 6], [7], [8, 9]]},
+        {"title": "Stock txt2img with the best prompt", "columns": [[10, 11, 12], [13], [14, 15]]},
     ],
 }

@@ -11,12 +11,14 @@ from .loop import MILSLoop
 from .mix import MILSScorerMix
 from .renderer import MILSRenderer
 from .scorer import MILSScore, MILSScorerLoader
+from .text_encoder_llm import MILSTextEncoderLLM
 from .vlm import MILSVLMJudge
 
 # (node id, class, display name)
 NODES = [
     ("MILSLocalLLM", MILSLocalLLM, "MILS Local LLM"),
     ("MILSOpenAILLM", MILSOpenAILLM, "MILS OpenAI-compatible LLM"),
+    ("MILSTextEncoderLLM", MILSTextEncoderLLM, "MILS Text Encoder LLM"),
     ("MILSLLMGenerate", MILSLLMGenerate, "MILS LLM Generate"),
     ("MILSScorerLoader", MILSScorerLoader, "MILS Scorer Loader"),
     ("MILSScore", MILSScore, "MILS Score"),

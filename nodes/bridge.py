@@ -183,6 +183,22 @@ def raise_interrupted() -> None:
         raise mm.InterruptProcessingException()
 
 
+def rearm_interrupt(exc: BaseException) -> bool:
+    """True if ``exc`` is ComfyUI's interrupt; it is then set again, for the checks after it to see.
+
+    ComfyUI's progress-bar hook raises the interrupt from inside a model call (CLIP.generate) and clears
+    the flag as it raises; a search that meets the exception must still see that it was cancelled.
+    """
+    if not in_comfyui():
+        return False
+    import comfy.model_management as mm
+
+    if not isinstance(exc, mm.InterruptProcessingException):
+        return False
+    mm.interrupt_current_processing(True)
+    return True
+
+
 def state_dir() -> Path:
     """Where interrupted searches keep their state: ComfyUI's temp folder (emptied at each start), else the
     system's temp folder."""

@@ -38,13 +38,14 @@ API_DIR = WF_DIR / "api"
 CORE_FILE = Path(__file__).parent / "data" / "core_nodes.json"
 
 EXPECTED = ["audio_captioning", "embedding_arithmetic", "image_captioning", "prompt_enhancement",
-            "prompt_enhancement_vlm", "style_transfer", "video_captioning"]
+            "prompt_enhancement_vlm", "style_transfer", "text_encoder_prompt_enhancement", "video_captioning"]
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_TYPES = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute", "GetNode", "SetNode"}
 # core combos listing files in the user's input/ and models/ folders: any file name is fine
 FILE_COMBOS = {("LoadImage", "image"), ("LoadVideo", "file"), ("LoadAudio", "audio"),
-               ("CheckpointLoaderSimple", "ckpt_name")}
+               ("CheckpointLoaderSimple", "ckpt_name"), ("UNETLoader", "unet_name"), ("CLIPLoader", "clip_name"),
+               ("VAELoader", "vae_name")}
 # our combos listing the user's model folders: the examples name presets of MILS Download Model
 PRESET_COMBOS = {("MILSLocalLLM", "model"): {"llm"},
                  ("MILSScorerLoader", "model"): {"open_clip", "pickscore", "clap", "vlm"},
@@ -109,7 +110,8 @@ def core_entry(class_type: str, info: dict) -> dict:
         for name, spec in info["input"][section].items():
             spec = _strip_tooltips(spec)
             if (class_type, name) in FILE_COMBOS:
-                spec = [[], spec[1]] if isinstance(spec[0], list) else [spec[0], {**spec[1], "options": []}]
+                opts = spec[1] if len(spec) > 1 else {}   # VAELoader's vae_name has no options dict
+                spec = [[], opts] if isinstance(spec[0], list) else [spec[0], {**opts, "options": []}]
             inputs[section][name] = spec
     keys = ("input_order", "output", "output_name", "output_is_list", "output_node", "python_module")
     return {"input": inputs, **{k: info[k] for k in keys if k in info}}

@@ -196,8 +196,14 @@ def test_comfy_cli_turns_every_ui_file_into_its_api_twin(srv, object_info, tmp_p
         assert env["data"]["prompt"] == tiny_api(tw.load_api(name)), name
 
 
+# examples whose models have no tiny stand-in here: another test runs them with substitutes
+OWN_RUN = {"text_encoder_prompt_enhancement": "test_text_encoder_llm_comfyui.py"}
+
+
 @pytest.mark.parametrize("name", tw.EXPECTED)
 def test_api_twin_runs_through_comfy_run(srv, name, tmp_path):
+    if name in OWN_RUN:
+        pytest.skip(f"needs Z-Image's files; {OWN_RUN[name]} runs it with tiny stand-ins")
     r, env = comfy_run(srv, tiny_api(tw.load_api(name)), tmp_path / f"{name}.api.json")
     data = assert_completed(srv, r, env, name)
     loops = [k for k, n in tw.load_api(name).items() if n["class_type"] == "MILSLoop"]
