@@ -183,20 +183,14 @@ def raise_interrupted() -> None:
         raise mm.InterruptProcessingException()
 
 
-def rearm_interrupt(exc: BaseException) -> bool:
-    """True if ``exc`` is ComfyUI's interrupt; it is then set again, for the checks after it to see.
-
-    ComfyUI's progress-bar hook raises the interrupt from inside a model call (CLIP.generate) and clears
-    the flag as it raises; a search that meets the exception must still see that it was cancelled.
-    """
+def is_interrupt(exc: BaseException) -> bool:
+    """True if ``exc`` is ComfyUI's interrupt. Its progress-bar hook raises it from inside a model call
+    (CLIP.generate) and clears the flag as it raises, so the exception itself is the only sign left."""
     if not in_comfyui():
         return False
     import comfy.model_management as mm
 
-    if not isinstance(exc, mm.InterruptProcessingException):
-        return False
-    mm.interrupt_current_processing(True)
-    return True
+    return isinstance(exc, mm.InterruptProcessingException)
 
 
 def state_dir() -> Path:

@@ -161,7 +161,7 @@ class ClipGenerator:
                 replies.append(self._one(tokens, params, row_seed(params.seed, r)))
             except Exception as e:
                 # ComfyUI's interrupt, raised inside the token loop: itself, so the run ends as interrupted
-                if bridge.rearm_interrupt(e) or self._cancelled():
+                if bridge.is_interrupt(e) or self._cancelled():
                     raise
                 raise errors.GeneratorError(f"{self.key}: generation failed: {type(e).__name__}: {e}") from e
         return replies
@@ -174,7 +174,7 @@ class ClipGenerator:
             try:
                 out.append(self.generate(prompt, params))
             except Exception as e:
-                if self._cancelled():
+                if bridge.is_interrupt(e) or self._cancelled():
                     raise
                 out.append(e)
         return out

@@ -163,27 +163,26 @@ def test_comfyui_interrupt_between_replies_stops_too(monkeypatch):
     assert len(clip.seeds) == 2 and replies[2:] == ["", ""]
 
 
-def test_an_interrupt_raised_inside_generate_propagates_as_itself_and_stays_set(monkeypatch):
-    """ComfyUI's progress hook raises its interrupt inside CLIP.generate and clears the flag as it does."""
+def test_an_interrupt_raised_inside_generate_propagates_as_itself_and_ends_the_batch(monkeypatch):
+    """ComfyUI's progress hook raises its interrupt inside CLIP.generate and clears the flag as it does: the
+    exception itself must reach the search (which counts it as a cancel), not a GeneratorError."""
     class InterruptProcessingException(Exception):
         pass
 
-    clip, rearmed = FakeCLIP(), []
+    clip, calls = FakeCLIP(), []
 
     def interrupt():
+        calls.append(1)
         raise InterruptProcessingException()
 
     clip.on_generate = interrupt
-    monkeypatch.setattr(bridge, "rearm_interrupt",
-                        lambda e: rearmed.append(e) or isinstance(e, InterruptProcessingException))
+    monkeypatch.setattr(bridge, "is_interrupt", lambda e: isinstance(e, InterruptProcessingException))
     with pytest.raises(InterruptProcessingException):
-        ClipGenerator(clip).generate(PROMPT, GenerationParams())
-    assert len(rearmed) == 1, "set again, so the search sees the cancel"
-    rearmed.clear()
-    monkeypatch.setattr(bridge, "interrupt_requested", lambda: bool(rearmed))
+        ClipGenerator(clip).generate(PROMPT, GenerationParams(num_replies=3))
+    assert len(calls) == 1, "no reply is asked after the interrupt"
     with pytest.raises(InterruptProcessingException):   # a batch ends at the cancel, nothing after it is asked
         ClipGenerator(clip).generate_batch([PROMPT, PROMPT], [GenerationParams(), GenerationParams()])
-    assert len(rearmed) == 1
+    assert len(calls) == 2
 
 
 def test_a_failing_encoder_is_a_generator_error_in_its_slot():
