@@ -274,11 +274,11 @@ class _Holder(torch.nn.Module):
 
 
 class _Resident:
-    """The loaded model as the engine sees it: each generate* / encode* / score* / layers call first makes
-    the weights resident (ComfyUI may have evicted them, or partly, for the sampler since the last call).
-    Every other attribute is the model's own."""
+    """The loaded model as the engine sees it: each generate* / encode* / score* / preprocess / layers call
+    first makes the weights resident (ComfyUI may have evicted them, or partly, for the sampler since the
+    last call); preprocess puts its inputs where the weights are. Every other attribute is the model's own."""
 
-    _CALLS = ("generate", "encode", "score", "layers")
+    _CALLS = ("generate", "encode", "score", "preprocess", "layers")
 
     def __init__(self, obj, ensure):
         object.__setattr__(self, "_obj", obj)
