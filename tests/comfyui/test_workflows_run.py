@@ -8,8 +8,9 @@ needed: each API twin is run with the tiny ones put in their place (models/LLM/t
 models/mils/tiny-clip for SigLIP and PickScore, models/mils/tiny-clap for CLAP, a random VGG19 trunk
 in models/mils/vgg19-tiny, the tiny SD1.5 checkpoint) and tiny sizes (64 px, 2 sampling steps, one
 MILS step), with assets/cat.jpg, assets/coffee.jpg, a generated WAV and a generated MP4 as the
-inputs the files name. Also checked here: the stored core-node schemas (tests/data/core_nodes.json)
-match the server, ComfyUI lists the examples as the pack's templates and serves their thumbnails,
+inputs the files name. Also checked here: the server's core nodes still fit the stored schemas
+(tests/data/core_nodes.json, from v0.8.0; devkit/core_schema.py: what newer versions add is fine,
+what the examples use must not change), ComfyUI lists the examples as the pack's templates and serves their thumbnails,
 comfy-cli turns every UI file into exactly its API twin, and a UI file runs through `comfy run` too.
 About two minutes on 2 CPU cores.
 """
