@@ -22,7 +22,8 @@ def seed_input(tooltip: str = "Seed: the same seed gives the same result; change
 
 
 def dtype_input():
-    return (DTYPES, {"default": "auto", "tooltip": "Weights' precision. auto: float32 on CPU, bfloat16/float16 on GPU."})
+    return (DTYPES, {"default": "auto", "tooltip": "Weights' precision. auto: what ComfyUI picks for a text encoder on its "
+                                                  "device: bfloat16/float16 on a GPU that supports it, float32 on CPU."})
 
 
 def device_input():

@@ -44,6 +44,7 @@ class MILSLocalLLM:
                 raise node_error("model", f"a model in models/{bridge.LLM_FOLDER}; {model!r} is not there any more")
             source = str(path)
         dev = bridge.load_device_for(device)
+        dtype = bridge.compute_dtype(dtype, device)
 
         def load():
             return registry.load_llm(source, device=dev, dtype=dtype)

@@ -95,6 +95,7 @@ class MILSScorerLoader:
     def load(self, model, kind, source, dtype, device, keep_loaded):
         spec = scorer_spec(model, kind, source)
         dev = bridge.load_device_for(device)
+        dtype = bridge.compute_dtype(dtype, device)
         handle = bridge.ManagedModel(lambda: registry.load_scorer_model(spec, device=dev, dtype=dtype),
                                      label=f"scorer {spec}", keep_loaded=keep_loaded)
         handle.use()

@@ -2,8 +2,8 @@
 
 No ComfyUI needed. Our nodes' schemas come from the node classes; the core nodes' schemas from
 tests/data/core_nodes.json, a trimmed copy of ComfyUI v0.8.0's /object_info for the core nodes the
-examples use (tests/comfyui/test_workflows_run.py checks it against a live server; regenerate it with
-``write_core_nodes(object_info)``). Checked for every pair:
+examples use (tests/comfyui/test_workflows_run.py checks that a live server's core nodes still fit it,
+tests/test_core_schema.py what that check accepts; regenerate it with ``write_core_nodes(object_info)``). Checked for every pair:
 
   * only our nodes and core nodes, no frontend-only nodes (notes, reroutes, primitives), none muted;
   * every API input exists in the node's schema, every required input is there, values have the right
