@@ -86,6 +86,7 @@ class FakeComfy:
         mm.soft_empty_cache = lambda force=False: None
         mm.processing_interrupted = lambda: False
         mm.throw_exception_if_processing_interrupted = lambda: None
+        mm.InterruptProcessingException = type("InterruptProcessingException", (Exception,), {})
         patcher = types.ModuleType("comfy.model_patcher")
         patcher.ModelPatcher = FakePatcher
         utils = types.ModuleType("comfy.utils")
