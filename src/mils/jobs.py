@@ -34,6 +34,7 @@ from .scorers.binding import caption_scorer, render_scorer
 from .scorers.embedding import EmbeddingScorer
 from .scorers.gram import GramRenderScorer, GramStyleScorer
 from .search import CancelFn, ProgressFn, SearchConfig, SearchResult, run_search
+from .steering import Steering
 from .tasks import Task, get_task
 
 DEFAULT_RENDER_SEED = 2024   # the paper renders every candidate with one fixed seed
@@ -71,6 +72,8 @@ class Job:
     checkpoint: str | os.PathLike | None = None   # the search's state after every step; a rerun resumes from it
                                                    # when it was saved for the same job (mils.identity)
     fresh: bool = False                            # ignore a saved state
+    steering: Steering | None = None               # the artist's inbox (mils.steering); None: no steering
+    judge_timeout_s: float | None = None           # judge mode: wait this long for the artist's pick per round
 
 
 @dataclass
@@ -219,7 +222,8 @@ def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: Canc
     prep = prepare(job)
     result = run_search(job.generator, prep.scorer, prep.task, prep.start, prep.config, intent=prep.intent,
                         progress=progress, should_cancel=should_cancel, checkpoint=job.checkpoint, fresh=job.fresh,
-                        identity=_identity(job), on_error=on_error)
+                        identity=_identity(job), on_error=on_error, steering=job.steering,
+                        judge_timeout_s=job.judge_timeout_s)
     return JobResult(job, prep, result)
 
 
@@ -258,7 +262,8 @@ def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
         ready.append((i, prep))
     if ready:
         items = [SearchItem(p.scorer, p.start, intent=p.intent, config=p.config, checkpoint=jobs[i].checkpoint,
-                            identity=_identity(jobs[i]))
+                            identity=_identity(jobs[i]), steering=jobs[i].steering,
+                            judge_timeout_s=jobs[i].judge_timeout_s)
                  for i, p in ready]
         fresh = any(jobs[i].fresh for i, _ in ready)
         outs = run_searches(generator, ready[0][1].task, items, ready[0][1].config, should_cancel=should_cancel,

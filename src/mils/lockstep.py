@@ -27,6 +27,14 @@ The rules (the same for one search and many):
   reply or scores) stops the searches it hit with ``stopped="error"`` and ``error`` set, best so far
   kept; the others go on. Errors outside the MilsError family are logged with their traceback.
 * An item whose start cannot be scored, or that cannot be built, gets the exception in its slot.
+
+**Steering** (mils.steering; an item's ``steering`` inbox): after each round (the start's scoring
+included) the driver takes what the artist queued and applies it (mils.steer_apply): every action
+becomes an applied or rejected event in ``SearchResult.steering``; edits and adds are scored at once
+by the search's scorer (the failure and cancel rules above hold); the state is saved again. With
+``judge_timeout_s`` set, the driver first waits for each such search's ``wait_for_pick`` (all of
+them against one clock, each with its own timeout; cancel ends the wait at once; on timeout the
+scorer's ranking stands). Without steering nothing of this runs. At the end the inboxes are closed.
 """
 from __future__ import annotations
 
@@ -44,6 +52,8 @@ from .scorers.base import Scorer, text_caches_of
 from .scorers.render import render_together
 from .search_state import CancelFn, Search, start_search
 from .search_types import SearchConfig, SearchResult, StepRecord
+from .steer_apply import apply_action
+from .steering import Steering
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,8 @@ class SearchItem:
     config: SearchConfig | None = None                # None: the batch's config
     checkpoint: str | os.PathLike | None = None       # resumable state file (see mils.search_checkpoint)
     identity: dict[str, str] | None = None            # what the saved state must match (None: the search's own)
+    steering: Steering | None = None                  # the artist's inbox (mils.steering); None: no steering
+    judge_timeout_s: float | None = None              # judge mode: wait this long for a pick after each round
 
 
 class _CancelAll(Exception):
@@ -78,6 +90,8 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
     if not items:
         raise InputError("items", "at least one search in the batch", "an empty batch")
     config.validate()
+    for i, item in enumerate(items):
+        _check_steering(item, i)
     check = as_cancel_check(should_cancel)
     with cancel_scope(check):
         slots: list[Search | Exception] = [_new(generator, task, item, config, i, use_pool_cache, progress)
@@ -89,8 +103,9 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
                 if isinstance(slots[i], Search):
                     slots[i] = _begin(check, slots[i], item, i, fresh)
             running = [s for s in slots if isinstance(s, Search)]
+            running = _steer(check, running)
             while running:
-                running = _step(check, generator, running)
+                running = _steer(check, _step(check, generator, running))
         except (_CancelAll, KeyboardInterrupt):  # Ctrl-C between model calls is a cancel too
             check.cancelled = True
             for i, slot in enumerate(slots):
@@ -99,6 +114,10 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
                         slot.stop_cancelled()
                     else:  # cancelled before its start was scored: there is no best to return
                         slots[i] = Cancelled("cancelled before the starting texts were scored")
+        finally:
+            for item in items:
+                if item.steering is not None:
+                    item.steering.close()
         return [slot if isinstance(slot, Exception) else _finish(slot) for slot in slots]
 
 
@@ -109,7 +128,7 @@ def _new(generator, task, item: SearchItem, config: SearchConfig, index: int, us
     try:
         return Search(item.scorer, task, item.start, cfg, generator_key=generator.key,
                       parallel=cfg.replies_per_step(generator), intent=item.intent, use_pool_cache=use_pool_cache,
-                      progress=on_progress)
+                      progress=on_progress, steering=item.steering, judge_timeout_s=item.judge_timeout_s)
     except Exception as e:  # a failing input fails alone
         _log_failure(f"search {index} of the batch failed to start", e)
         return e
@@ -133,6 +152,8 @@ def _begin(check: CancelCheck, search: Search, item: SearchItem, index: int, fre
         raise _CancelAll()
     try:
         start_search(search, item.checkpoint, fresh=fresh, identity=item.identity)
+        if search.steering is not None and search.steer_events:  # resumed: the inbox shows the earlier events
+            search.steering.restore_events(search.steer_events)
         return search
     except BaseException as e:  # a failing input fails alone
         _cancelled_by(check, e)
@@ -178,6 +199,68 @@ def _step(check: CancelCheck, generator: Generator, running: list[Search]) -> li
             to_score.append((search, texts))
     _score_all(check, to_score)
     return [s for s, _ in asks if not s.done]
+
+
+def _check_steering(item: SearchItem, index: int) -> None:
+    if item.steering is not None and not isinstance(item.steering, Steering):
+        raise InputError(f"items[{index}].steering", "a mils.steering.Steering inbox or None",
+                         type(item.steering).__name__)
+    t = item.judge_timeout_s
+    if t is not None and (item.steering is None or isinstance(t, bool) or not isinstance(t, (int, float))
+                          or not t > 0):
+        raise InputError(f"items[{index}].judge_timeout_s",
+                         "None (no judge mode) or a positive number of seconds, with a steering inbox", repr(t))
+
+
+def _steer(check: CancelCheck, running: list[Search]) -> list[Search]:
+    """Between rounds: judge-mode waits, then each steered search's queued actions applied. Returns those
+    still running."""
+    steered = [s for s in running if s.steering is not None and s.between_steps]
+    if not steered:
+        return running
+    t0 = time.monotonic()
+    for search in steered:
+        if search.judge_timeout_s is not None:
+            search.steering.wait_for_pick(max(0.0, search.judge_timeout_s - (time.monotonic() - t0)), check)
+    if check():
+        raise _CancelAll()
+    for search in steered:
+        _apply_steering(check, search)
+    return [s for s in running if not s.done]
+
+
+def _apply_steering(check: CancelCheck, search: Search) -> None:
+    actions = search.steering.take()
+    if not actions:
+        return
+
+    def score(texts: list[str]):
+        t1 = time.perf_counter()
+        try:
+            return search.scorer.score(texts)
+        finally:
+            search.secs_score += time.perf_counter() - t1
+
+    for action in actions:
+        if search.done:
+            event = action.event(search.step, "rejected", f"the search has stopped ({search.stopped})")
+        else:
+            try:
+                event = apply_action(search, action, search.step, score)
+            except BaseException as e:  # the scorer failed on an edit or add
+                _cancelled_by(check, e)
+                event = action.event(search.step, "rejected", f"the scorer failed: {type(e).__name__}: {e}")
+                search.fail(e)
+        search.steer_events.append(event)
+        search.steering.record(event)
+        if event["status"] == "rejected":
+            log.warning("steering %s rejected after round %d: %s", action.kind, search.step, event["reason"])
+    if search.on_step is not None and search.stopped in (None, "artist"):
+        try:
+            search.on_step(search)      # the checkpoint keeps the steering
+        except BaseException as e:
+            _cancelled_by(check, e)
+            search.fail(e)
 
 
 def _text_caches(to_score: list[tuple[Search, list[str]]]) -> list[tuple[object, list[str]]]:

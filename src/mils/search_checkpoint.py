@@ -6,13 +6,14 @@ was written for the same identity (mils.identity: a job's, else the search's own
 finished step (temp file + os.replace: readers see the old state or the whole new one).
 
 The state (JSON, ``STATE_VERSION``) holds the scored candidates, the normalised texts seen (dedup),
-the step records, patience and counters, and the identity it was made for (readable fields: task,
+the step records, patience and counters, the artist's steering (pins, bans, ranking and the
+events: a resumed run keeps them), and the identity it was made for (readable fields: task,
 models, inputs, budget, seed; ``time_budget_s`` is per run and not part of it). Step seeds derive from (config.seed, step), so
 a resumed search with a deterministic backend ends where an uninterrupted one would.
 
 A missing file starts fresh silently; a corrupt one, or one from other arguments, is logged as a
 warning (naming the fields that differ) and ignored (and overwritten), never an error. ``fresh=True`` ignores any saved state. A
-state whose search finished (``steps`` or ``patience``) resumes as finished: no LLM call at all; one
+state whose search finished (``steps``, ``patience`` or ``artist``: the artist stopped it) resumes as finished: no LLM call at all; one
 that stopped on ``time``, ``cancelled`` or ``error`` goes on from its last finished step.
 
 ``search`` arguments are ``mils.search.Search`` objects (not imported here: search imports this module).
@@ -29,13 +30,14 @@ from typing import Any
 from .cache import atomic_write_text
 from .identity import identity_difference, identity_digest, search_identity
 from .search_types import Scored, StepRecord
+from .steer_apply import mark_pinned
 
 log = logging.getLogger(__name__)
 
 __all__ = ["STATE_VERSION", "attach_checkpoint", "load_state", "search_state", "restore_search"]
 
 STATE_VERSION = 3
-_FINISHED = ("steps", "patience")
+_FINISHED = ("steps", "patience", "artist")
 
 
 def search_state(search, identity: dict[str, str]) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def search_state(search, identity: dict[str, str]) -> dict[str, Any]:
         "seconds_total": search.seconds_so_far(),
         "encodes": search.encodes_so_far(),
         "renders": search.renders_so_far(),
+        "steering": {"pinned": list(search.board.pinned), "banned": list(search.board.banned),
+                     "ranked": list(search.board.ranked), "events": [dict(e) for e in search.steer_events]},
     }
 
 
@@ -80,7 +84,15 @@ def restore_search(search, state: dict[str, Any]) -> None:
         encodes_before=int(state["encodes"]), renders_before=int(state["renders"]), resumed_from=step,
         stopped=state["stopped"] if state["stopped"] in _FINISHED else None)
     seen = {str(t) for t in state["seen"]}
+    steer = state.get("steering") or {}  # states from before steering have none
+    lists = {name: [str(t) for t in steer.get(name, [])] for name in ("pinned", "banned", "ranked")}
+    events = [dict(e) for e in steer.get("events", [])]
     search.board.items, search.board.seen, search.history = board, seen, history
+    for name, value in lists.items():
+        setattr(search.board, name, value)
+    search.board.reorder()
+    mark_pinned(search.board)
+    search.steer_events = events
     for name, value in values.items():
         setattr(search, name, value)
 

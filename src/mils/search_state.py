@@ -19,6 +19,7 @@ from .parsing import normalize, parse_candidates
 from .scorers.base import Scorer, optional, shown, sort_key
 from .search_checkpoint import attach_checkpoint
 from .search_types import Scored, SearchConfig, SearchResult, StepRecord
+from .steer_apply import artist_order, keep_pinned
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class _Board:
         self.key = sort_key(direction)
         self.seen: set[str] = set()
         self.items: list[Scored] = []
+        # the artist's steering (mils.steer_apply): kept among the K, to avoid, ranked first
+        self.pinned: list[str] = []
+        self.banned: list[str] = []
+        self.ranked: list[str] = []
 
     def add(self, items: Sequence[Scored]) -> None:
         for it in items:
@@ -53,11 +58,19 @@ class _Board:
                 log.warning("dropping candidate with non-finite score: %r", it.text)
                 continue
             self.items.append(it)
+        self.reorder()
+
+    def reorder(self) -> None:
         # stable sort: among equal scores the earlier candidate stays ahead (deterministic)
         self.items.sort(key=lambda s: self.key(s.score))
+        self.items = artist_order(self.items, self.ranked)
 
     def top(self, k: int) -> list[Scored]:
-        return self.items[:k]
+        return keep_pinned(self.items, k, set(self.pinned))
+
+    def best_score(self) -> float:
+        """The scorer's best (the artist's ranking aside)."""
+        return min(self.items, key=lambda s: self.key(s.score)).score
 
 
 @dataclass(frozen=True)
@@ -76,11 +89,14 @@ class Search:
     ``fail(error)`` stops with ``stopped="error"``, ``stop_cancelled()`` with ``"cancelled"``;
     ``finish()`` returns the SearchResult. Cancel checks are the driver's (mils.lockstep).
     ``on_step(search)`` is called after every finished step (the checkpoint writer).
+    ``steering`` (mils.steering.Steering) and ``judge_timeout_s``: the artist's inbox, applied by the driver
+    between rounds (mils.steer_apply), and judge mode; ``steer_events`` what was applied or rejected.
     """
 
     def __init__(self, scorer: Scorer, task: Task, start: Sequence[str], config: SearchConfig, *,
                  generator_key: str = "llm", parallel: int = 1, intent: str = "", use_pool_cache: bool = True,
-                 progress: ProgressFn | None = None, on_step: Callable[["Search"], None] | None = None):
+                 progress: ProgressFn | None = None, on_step: Callable[["Search"], None] | None = None,
+                 steering=None, judge_timeout_s: float | None = None):
         self.config = config.validate()
         self.start = [t.strip() for t in start if t and t.strip()]
         if not self.start:
@@ -93,6 +109,8 @@ class Search:
         self.asked = math.ceil(config.new_per_step / parallel)
         self.use_pool_cache = use_pool_cache
         self.progress, self.on_step = progress, on_step
+        self.steering, self.judge_timeout_s = steering, judge_timeout_s
+        self.steer_events: list[dict] = []
         self.better_word = "higher" if scorer.direction == "maximize" else "lower"
         self.board = _Board(scorer.direction)
         self.history: list[StepRecord] = []
@@ -117,6 +135,11 @@ class Search:
     @property
     def done(self) -> bool:
         return self.stopped is not None
+
+    @property
+    def between_steps(self) -> bool:
+        """Running, with no step open (no retry of the LLM pending): when steering applies."""
+        return self.stopped is None and not self._step_open
 
     def unique_start(self) -> list[str]:
         """The starting texts step 0 scores: the first of those that normalise alike, in order."""
@@ -202,6 +225,11 @@ class Search:
         self._pending = []
         self._stop("cancelled")
 
+    def stop_by_artist(self) -> None:
+        """Stop here: the artist said so; the best so far is kept."""
+        self._pending = []
+        self._stop("artist")
+
     def fail(self, error: BaseException) -> None:
         """Stop here (the LLM or the scorer failed); the best so far is kept. An error outside the MilsError
         family (a bug, not an outage) is logged with its traceback."""
@@ -227,7 +255,7 @@ class Search:
             renders=self.renders_so_far(), seconds_total=self.seconds_so_far(),
             seconds_llm=self.secs_llm, seconds_scoring=self.secs_score,
             error=None if self.error is None else str(self.error) or type(self.error).__name__,
-            resumed_from=self.resumed_from)
+            resumed_from=self.resumed_from, steering=[dict(e) for e in self.steer_events])
         result.failure = self.error
         return result
 
@@ -254,7 +282,7 @@ class Search:
         self._step_open = True
         self._t_step = time.perf_counter()
         self._prompt = self.task.build_prompt(self.shown_lines(), self.asked, better=self.better_word,
-                                              intent=self.intent)
+                                              intent=self.intent, avoid=self.board.banned)
         self._attempt = self._calls = self._proposed = 0
         self._fresh: list[str] = []
         self._warnings: list[str] = []
@@ -264,10 +292,11 @@ class Search:
         self.step += 1
         rec = self._record(self.step, self._proposed, len(self._fresh),
                            self._calls, time.perf_counter() - self._t_step, self._warnings)
-        improved = (rec.best_score - self.best_so_far if self.scorer.direction == "maximize"
-                    else self.best_so_far - rec.best_score)
+        best = self.board.best_score()
+        improved = (best - self.best_so_far if self.scorer.direction == "maximize"
+                    else self.best_so_far - best)
         if improved > self.config.min_improvement:
-            self.best_so_far = rec.best_score
+            self.best_so_far = best
             self.stale = 0
         else:
             self.stale += 1
@@ -283,7 +312,7 @@ class Search:
 
     def _record(self, step: int, proposed: int, new: int, calls: int, seconds: float, warnings: list[str]):
         top = self.board.top(self.config.keep)
-        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown) for s in top],
+        rec = StepRecord(step=step, leaderboard=[Scored(s.text, s.score, s.step, s.shown, s.pinned) for s in top],
                          best_score=top[0].score, mean_top_k=sum(s.score for s in top) / len(top),
                          proposed=proposed, new=new, llm_calls=calls, encodes=self.encodes_so_far(),
                          renders=self.renders_so_far(), seconds=seconds, warnings=warnings)

@@ -56,6 +56,7 @@ class Scored:
     score: float
     step: int                      # 0 = the starting pool
     shown: str = ""                # the score as the LLM sees it (mils.scorers.base.shown)
+    pinned: bool = False           # the artist pinned it (mils.steering): it stays among the K kept
 
 
 @dataclass
@@ -79,7 +80,7 @@ class SearchResult:
     direction: str
     leaderboard: list[Scored]
     history: list[StepRecord]
-    stopped: str                   # "steps", "patience", "time", "cancelled", "error"
+    stopped: str                   # "steps", "patience", "time", "cancelled", "error", "artist"
     llm_calls: int
     encodes: int
     renders: int
@@ -88,6 +89,7 @@ class SearchResult:
     seconds_scoring: float
     error: str | None = None       # why it stopped when stopped == "error" (the LLM's or scorer's failure)
     resumed_from: int = 0          # the last finished step a saved state resumed at (0: ran from scratch)
+    steering: list[dict] = field(default_factory=list)  # the artist's actions, applied or rejected (mils.steering)
 
     failure = None                 # not a field (not serialised): the exception behind ``error``, in this process
 

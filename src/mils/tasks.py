@@ -7,6 +7,7 @@ for text-to-image enhancement).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from .errors import InputError
 
@@ -81,6 +82,10 @@ INVERT = (
 )
 
 
+AVOID = ("\n\nThe user rejected the lines below. Do not write them again, nor anything close to them in "
+         "wording or idea:\n")
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -97,9 +102,14 @@ class Task:
         except KeyError:
             raise InputError("preset", f"one of {', '.join(self.presets)}", repr(preset)) from None
 
-    def build_prompt(self, lines: list[str], n: int, *, better: str = "higher", intent: str = "") -> str:
-        return self.template.format(descriptions="\n".join(lines), n=n, better=better,
-                                    max_words=self.max_words, intent=intent)
+    def build_prompt(self, lines: list[str], n: int, *, better: str = "higher", intent: str = "",
+                     avoid: Sequence[str] = ()) -> str:
+        """The LLM's prompt; ``avoid``: texts the user banned, listed after the instructions."""
+        prompt = self.template.format(descriptions="\n".join(lines), n=n, better=better,
+                                      max_words=self.max_words, intent=intent)
+        if avoid:
+            prompt += AVOID + "\n".join(f"- {t}" for t in avoid)
+        return prompt
 
 
 def _captioning_presets(paper: Budget) -> dict[str, Budget]:
