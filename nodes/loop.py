@@ -215,7 +215,7 @@ class MILSLoop:
         if len(results) > 1:
             texts = [f"image {i}: {t}" for i, t in enumerate(texts, 1)]
         ui = {"text": ["\n\n".join(texts)], "mils_leaderboard": board_rows(results[0].leaderboard),
-              "mils_curve": results[0].curve()}
+              "mils_curve": results[0].curve(), "mils_steering": list(getattr(results[0], "steering", None) or [])}
         top = [s for r in results for s in r.leaderboard]
         return {"ui": ui, "result": ([r.best_text for r in results], [s.text for s in top], [s.score for s in top],
                                      best_image, torch.cat(curves), conditioning)}
