@@ -85,6 +85,16 @@ def _history(srv, prompt_id: str) -> dict:
     return hist["outputs"]["4"]
 
 
+def _wait_note(page, start: str) -> None:
+    """The panel's note (the route's answer to the last action) starts with ``start``."""
+    try:
+        page.wait_for_function("(s) => document.querySelector('.mils-note')?.textContent.startsWith(s)", arg=start,
+                               timeout=10_000)
+    except Exception:
+        note = page.evaluate("() => document.querySelector('.mils-note')?.textContent")
+        raise AssertionError(f"expected a note starting {start!r}, got {note!r}") from None
+
+
 def _prompt_id(page) -> str:
     events = page.evaluate("() => window.__milsEvents")
     ids = {e.get("prompt_id") for e in events}
@@ -139,11 +149,9 @@ def test_pin_and_ban_by_clicking_during_a_run(browser_server, slow_llm_url):
         rows = page.locator(".mils-steer .mils-row")
         last, first = rows.last.get_attribute("data-text"), rows.first.get_attribute("data-text")
         rows.last.locator("button.mils-pin").click()
-        page.wait_for_function("() => document.querySelector('.mils-note')?.textContent.startsWith('pin: queued')",
-                               timeout=10_000)
+        _wait_note(page, "pin: queued")
         rows.first.locator("button.mils-ban").click()
-        page.wait_for_function("() => document.querySelector('.mils-note')?.textContent.startsWith('ban: queued')",
-                               timeout=10_000)
+        _wait_note(page, "ban: queued")
         page.locator(".mils-add-text").fill("a scarlet block")
         page.locator(".mils-add button").click()
         # the next round's board shows the pin
@@ -196,6 +204,7 @@ def test_judge_mode_takes_a_pick_clicked_on_the_node(browser_server, slow_llm_ur
         page.wait_for_timeout(200)
         page.screenshot(path=str(ARTIFACTS / "mils_judge.png"))
         page.locator(".mils-judge button").click()
+        _wait_note(page, "pick: queued")
         prompt_id = _prompt_id(page)
         # the pick ends the wait: the next round comes long before the two-minute timeout
         page.wait_for_function("() => window.__milsError || window.__milsEvents.some(e => e.step >= 1)",
@@ -209,7 +218,8 @@ def test_judge_mode_takes_a_pick_clicked_on_the_node(browser_server, slow_llm_ur
                                "document.querySelector('.mils-judge:not([hidden])')", timeout=30_000)
         page.locator(".mils-steer .mils-row").first.locator(".mils-text").click()
         page.locator(".mils-judge button").click()
-        page.wait_for_function(DONE, timeout=120_000)
+        _wait_note(page, "pick: queued")
+        page.wait_for_function(DONE, timeout=100_000)
     outputs = _history(srv, prompt_id)
     picks = [e for e in outputs["mils_steering"] if e["action"] == "rank"]
     assert picks and picks[0]["order"] == [choice] and picks[0]["status"] == "applied", outputs["mils_steering"]
