@@ -27,6 +27,7 @@ from .dataset import (
 from .models import load_encoder, load_generator
 from .options import add_model_args, add_search_args, overrides
 from .output import BatchProgress, exit_code, run_resumable, summary
+from .steer import add_steer_args, check_steer_args, cli_steering
 
 RESULT_SUFFIX = ".mils.json"
 STATE_SUFFIX = ".mils.state.json"
@@ -46,6 +47,7 @@ def add_parser(sub) -> None:
     add_batch_arg(p, "batch mode: inputs")
     add_model_args(p)
     add_search_args(p)
+    add_steer_args(p)
     add_dataset_args(p)
 
 
@@ -96,6 +98,7 @@ def run(args) -> int:
     check_dataset_args(args)
     size = check_batch(args, "input")
     inputs, out_dir, batch = _dataset(args)
+    check_steer_args(args, single=not batch, what="one media file (not a folder or --manifest)")
     if batch:
         return run_batch(args, inputs, out_dir, size)
     if args.ray is not None:
@@ -144,11 +147,13 @@ def _run_chunk(args, chunk, generator, encoder, out_dir):
     jobs = [replace(caption_job(args, generator, encoder, media), fresh=args.fresh,
                     checkpoint=state_path(out_dir, path) if out_dir is not None else None) for path, media in chunk]
     label = chunk[0][0].name if len(chunk) == 1 else f"{len(chunk)} inputs"
-    with BatchProgress(label, args.quiet) as bar:
-        if out_dir is None:  # one file, no --out: its state in the user's cache folder
-            return [run_resumable(jobs[0], progress=bar, fresh=args.fresh)]
+    with BatchProgress(label, args.quiet or getattr(args, "interactive", False)) as bar:
         if len(jobs) == 1:
-            return [run_job(jobs[0], progress=bar, on_error="return")]
+            job, steering = cli_steering(args, jobs[0])
+            progress = steering.progress(bar) if steering else bar
+            if out_dir is None:  # one file, no --out: its state in the user's cache folder
+                return [run_resumable(job, progress=progress, fresh=args.fresh)]
+            return [run_job(job, progress=progress, on_error="return")]
         return run_jobs(jobs, progress=bar.item)
 
 

@@ -11,6 +11,7 @@ from .enhance_prompts import run_prompts
 from .models import load_generator
 from .options import add_model_args, add_render_args, add_search_args, add_vlm_args, check_render_args
 from .output import Progress, exit_code, outputs_or_best, run_resumable, slug
+from .steer import add_steer_args, check_steer_args, cli_steering
 
 __all__ = ["ENHANCE_FILES", "add_parser", "enhance", "run"]
 
@@ -29,6 +30,7 @@ def add_parser(sub) -> None:
     add_model_args(p)
     add_vlm_args(p)
     add_search_args(p)
+    add_steer_args(p)
     add_dataset_args(p)
 
 
@@ -45,6 +47,7 @@ def check_args(args) -> str:
 
 
 def run(args) -> int:
+    check_steer_args(args, single=args.prompts is None and args.ray is None, what="one PROMPT (not --prompts or --ray)")
     if args.prompts is not None or args.ray is not None:
         return run_prompts(args)
     prompt = check_args(args)
@@ -63,8 +66,10 @@ def enhance(args, prompt: str, *, generator=None, extra: dict | None = None) -> 
     out_dir = args.out or Path.cwd() / f"mils-enhance-{slug(prompt)}"
     models = load_models(args)
     job = enhance_job(args, prompt, generator or load_generator(args, "t2i_enhance"), models)
-    with Progress("enhance", args.quiet) as bar:
-        done = run_resumable(job, progress=bar, fresh=getattr(args, "fresh", False))
+    job, steering = cli_steering(args, job)
+    with Progress("enhance", args.quiet or getattr(args, "interactive", False)) as bar:
+        done = run_resumable(job, progress=steering.progress(bar) if steering else bar,
+                             fresh=getattr(args, "fresh", False))
     fallback = {"prompt": prompt, "best_prompt": done.result.best_text, "out_dir": str(out_dir), "task": job.task,
                 "llm": job.generator.key, "scorer": models.encoder.key, **(extra or {})}
     payload, blobs, text = outputs_or_best(lambda: enhance_outputs(args, done, out_dir, models, extra=extra),
