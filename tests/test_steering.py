@@ -335,3 +335,24 @@ def test_bad_judge_timeout_names_it(timeout):
     with pytest.raises(InputError, match="judge_timeout_s"):
         run_search(RecordingLLM(), OverlapScorer(TARGET), TASK, START, cfg, steering=Steering(),
                    judge_timeout_s=timeout)
+
+
+def test_the_inbox_publishes_the_board_and_reports_applied_batches():
+    seen = []
+    steering = Steering(on_applied=lambda board, events: seen.append(([s.text for s in board], events)))
+    steering.submit(SteerAction("pin", "a cat"))
+    llm = RecordingLLM()
+    cfg = SearchConfig(keep=2, new_per_step=2, steps=1, retries=0, parallel=1)
+    result = run_search(llm, OverlapScorer(TARGET), TASK, START, cfg, steering=steering)
+    [(board, events)] = seen
+    assert "a cat" in board and [e["action"] for e in events] == ["pin"]
+    assert [s.text for s in steering.leaderboard()] == texts(result.leaderboard)
+
+
+def test_one_inbox_cannot_steer_two_searches():
+    steering = Steering()
+    cfg = SearchConfig(keep=2, new_per_step=2, steps=1, retries=0, parallel=1)
+    items = [SearchItem(OverlapScorer(TARGET), START, steering=steering),
+             SearchItem(OverlapScorer(TARGET), START, steering=steering)]
+    with pytest.raises(InputError, match="items"):
+        run_searches(RecordingLLM(), TASK, items, cfg)

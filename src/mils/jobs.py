@@ -219,7 +219,12 @@ def run_job(job: Job, *, progress: ProgressFn | None = None, should_cancel: Canc
     """Assemble and run one job (a lockstep batch of one, see ``run_jobs``). An LLM or scorer failure raises
     (``on_error="raise"``; the error carries the partial result) or returns the best so far with
     ``stopped == "error"`` (``"return"``). A cancel returns the best so far with ``stopped == "cancelled"``."""
-    prep = prepare(job)
+    try:
+        prep = prepare(job)
+    except BaseException:
+        if job.steering is not None:  # the run ended before it began: steering it is an error (SteeringClosed)
+            job.steering.close()
+        raise
     result = run_search(job.generator, prep.scorer, prep.task, prep.start, prep.config, intent=prep.intent,
                         progress=progress, should_cancel=should_cancel, checkpoint=job.checkpoint, fresh=job.fresh,
                         identity=_identity(job), on_error=on_error, steering=job.steering,
@@ -255,6 +260,8 @@ def run_jobs(jobs: Sequence[Job], *, progress: BatchProgressFn | None = None,
             prep = prepare(job)
         except MilsError as exc:
             slots.append(exc)
+            if job.steering is not None:
+                job.steering.close()
             continue
         if ready and prep.task != ready[0][1].task:
             raise InputError("jobs", f"jobs of one task; {prep.task.name} and {ready[0][1].task.name} are mixed")

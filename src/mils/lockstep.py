@@ -92,6 +92,9 @@ def run_searches(generator: Generator, task: Task, items: Sequence[SearchItem], 
     config.validate()
     for i, item in enumerate(items):
         _check_steering(item, i)
+    inboxes = [id(item.steering) for item in items if item.steering is not None]
+    if len(set(inboxes)) != len(inboxes):
+        raise InputError("items", "a steering inbox of its own for each search (one Steering steers one search)")
     check = as_cancel_check(should_cancel)
     with cancel_scope(check):
         slots: list[Search | Exception] = [_new(generator, task, item, config, i, use_pool_cache, progress)
@@ -218,6 +221,8 @@ def _steer(check: CancelCheck, running: list[Search]) -> list[Search]:
     steered = [s for s in running if s.steering is not None and s.between_steps]
     if not steered:
         return running
+    for search in steered:
+        search.steering.publish(search.board.top(search.config.keep))
     t0 = time.monotonic()
     for search in steered:
         if search.judge_timeout_s is not None:
@@ -241,6 +246,7 @@ def _apply_steering(check: CancelCheck, search: Search) -> None:
         finally:
             search.secs_score += time.perf_counter() - t1
 
+    first = len(search.steer_events)
     for action in actions:
         if search.done:
             event = action.event(search.step, "rejected", f"the search has stopped ({search.stopped})")
@@ -255,12 +261,16 @@ def _apply_steering(check: CancelCheck, search: Search) -> None:
         search.steering.record(event)
         if event["status"] == "rejected":
             log.warning("steering %s rejected after round %d: %s", action.kind, search.step, event["reason"])
-    if search.on_step is not None and search.stopped in (None, "artist"):
-        try:
+    top = search.board.top(search.config.keep)
+    search.steering.publish(top)
+    try:
+        if search.on_step is not None and search.stopped in (None, "artist"):
             search.on_step(search)      # the checkpoint keeps the steering
-        except BaseException as e:
-            _cancelled_by(check, e)
-            search.fail(e)
+        if search.steering.on_applied is not None:
+            search.steering.on_applied(search.steering.leaderboard(), [dict(e) for e in search.steer_events[first:]])
+    except BaseException as e:
+        _cancelled_by(check, e)
+        search.fail(e)
 
 
 def _text_caches(to_score: list[tuple[Search, list[str]]]) -> list[tuple[object, list[str]]]:

@@ -20,6 +20,10 @@ rejects lands in ``events()`` as ``{"round", "who", "action", "text", "new_text"
 action never stops the search. After the run ``close()`` makes ``submit()`` raise
 :class:`SteeringClosed` (a route answers 409).
 
+The driver also ``publish()``es the search's top K after every round and every applied batch
+(``leaderboard()`` reads it: the candidates an action can name) and calls ``on_applied(leaderboard,
+events)`` (a constructor argument) after it applied a batch, so a UI can refresh at once.
+
 Judge mode (``judge_timeout_s`` on the item): after each round the driver calls
 ``wait_for_pick(timeout, cancelled)``, which returns as soon as a ``rank`` or ``stop`` is queued
 (True), or when the timeout passes or ``cancelled()`` says so (False: the scorer's ranking stands).
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from .errors import InputError, MilsError
@@ -111,11 +115,15 @@ def parse_action(obj: Mapping, *, who: str = "api") -> SteerAction:
 class Steering:
     """Thread-safe inbox for ONE search; the driver drains it between rounds."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_applied: Callable[[list, list[dict[str, Any]]], None] | None = None) -> None:
+        """``on_applied(leaderboard, events)``: called by the driver after it applied queued actions, with the
+        new top K (``Scored`` copies) and the events of those actions (e.g. to refresh a UI at once)."""
         self._cond = threading.Condition()
         self._queue: list[SteerAction] = []
         self._events: list[dict[str, Any]] = []
+        self._board: list = []
         self._closed = False
+        self.on_applied = on_applied
 
     def submit(self, action: SteerAction) -> None:
         """Queue ``action`` for the next round; SteeringClosed once the search has ended."""
@@ -167,6 +175,16 @@ class Steering:
         """The events of the runs a resumed search comes from (they go first)."""
         with self._cond:
             self._events[:0] = [dict(e) for e in events]
+
+    def publish(self, leaderboard: list) -> None:
+        """The search's current top K (the driver's side, after every round and every applied batch)."""
+        with self._cond:
+            self._board = [replace(s) for s in leaderboard]
+
+    def leaderboard(self) -> list:
+        """The last published top K (``mils.search_types.Scored`` copies, best first): what actions can name."""
+        with self._cond:
+            return [replace(s) for s in self._board]
 
     def events(self) -> list[dict[str, Any]]:
         """What happened: the applied and rejected actions, in order."""
