@@ -198,3 +198,42 @@ def test_interactive_run_in_a_real_terminal(tmp_path):
     texts = [s["text"] for s in res["leaderboard"]]
     assert board[1] in texts and board[0] not in texts
     assert [s["text"] for s in res["leaderboard"] if s["pinned"]] == [board[1]]
+
+
+def test_enhance_asks_in_a_real_terminal(tiny_pipelines, tmp_path):
+    from devkit.tiny_diffusers import PREVIEW
+
+    out = tmp_path / "out"
+    term = Terminal(["enhance", PROMPT, "--pipeline", str(tiny_pipelines["sd"]), "--llm", "py:devkit.toys:toy_llm",
+                     "--scorer", str(tiny_pipelines["clip"]), "--device", "cpu", "--keep", "2", "--new", "3",
+                     "--steps", "3", "--patience", "0", "--preview-size", str(PREVIEW), "--preview-steps", "2",
+                     "--final-size", "32", "--final-steps", "2", "--out", str(out), "--interactive", "--fresh"],
+                    tmp_path)
+    try:
+        shown = term.expect("steer> ", timeout=300)
+        assert "round 0 of 3" in shown and PROMPT in shown
+        term.send("e 1")
+        assert "new_text" in term.expect("steer> ")
+        term.send("p 1")
+        term.expect("steer> ")
+        term.send("")
+        shown = term.expect("steer> ", timeout=300)
+        assert "round 1 of 3" in shown and "applied: pin" in shown and "[pinned]" in shown
+        term.send("r 2")
+        term.expect("steer> ")
+        term.send("")
+        term.expect("steer> ", timeout=300)
+        term.send("s")
+        term.proc.communicate(timeout=300)
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+        os.close(term.master)
+    assert term.proc.returncode == 0
+    res = json.loads((out / "result.json").read_text())
+    assert res["stopped"] == "artist" and res["llm_calls"] == 2
+    assert [(e["action"], e["status"]) for e in res["steering"]] == [("pin", "applied"), ("rank", "applied"),
+                                                                       ("stop", "applied")]
+    ranked = res["steering"][1]["order"][0]
+    assert res["best_prompt"] == ranked if "best_prompt" in res else res["best_text"] == ranked
+    assert any(s["text"] == PROMPT and s["pinned"] for s in res["leaderboard"])

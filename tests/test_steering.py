@@ -356,3 +356,18 @@ def test_one_inbox_cannot_steer_two_searches():
              SearchItem(OverlapScorer(TARGET), START, steering=steering)]
     with pytest.raises(InputError, match="items"):
         run_searches(RecordingLLM(), TASK, items, cfg)
+
+
+class FailsOn(OverlapScorer):
+    def score(self, texts):
+        if "boom" in texts:
+            raise RuntimeError("the scorer broke on boom")
+        return super().score(texts)
+
+
+def test_a_scorer_failure_on_an_added_text_stops_that_search_with_its_best():
+    result, llm, *_ = steered({0: [SteerAction("add", "boom"), SteerAction("pin", "a cat")]}, scorer=FailsOn(TARGET),
+                                on_error="return")
+    assert result.stopped == "error" and "boom" in result.error and llm.prompts == []
+    assert [(e["action"], e["status"]) for e in result.steering] == [("add", "rejected"), ("pin", "rejected")]
+    assert result.best.text == "a red car"
