@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import select
 import subprocess
 import sys
@@ -126,10 +125,15 @@ def test_an_empty_line_goes_on():
 # -- a real terminal
 
 
+needs_pty = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+
+
 class Terminal:
     """A `mils` process whose stdin and stderr are a pty; stdout is a pipe (the result)."""
 
     def __init__(self, argv, cwd):
+        import pty
+
         master, slave = pty.openpty()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), str(ROOT / "tests")]),
                "MILS_CACHE_DIR": str(cwd / "cache")}
@@ -157,6 +161,7 @@ class Terminal:
         os.write(self.master, (line + "\n").encode())
 
 
+@needs_pty
 def test_interactive_run_in_a_real_terminal(tmp_path):
     photo = tmp_path / "red.png"
     Image.fromarray(np.full((16, 16, 3), (230, 20, 20), np.uint8)).save(photo)
@@ -200,6 +205,7 @@ def test_interactive_run_in_a_real_terminal(tmp_path):
     assert [s["text"] for s in res["leaderboard"] if s["pinned"]] == [board[1]]
 
 
+@needs_pty
 def test_enhance_asks_in_a_real_terminal(tiny_pipelines, tmp_path):
     from devkit.tiny_diffusers import PREVIEW
 
