@@ -82,6 +82,7 @@ INVERT = (
 )
 
 
+MAX_AVOID = 30   # banned texts listed in one prompt
 AVOID = ("\n\nThe user rejected the lines below. Do not write them again, nor anything close to them in "
          "wording or idea:\n")
 
@@ -107,8 +108,8 @@ class Task:
         """The LLM's prompt; ``avoid``: texts the user banned, listed after the instructions."""
         prompt = self.template.format(descriptions="\n".join(lines), n=n, better=better,
                                       max_words=self.max_words, intent=intent)
-        if avoid:
-            prompt += AVOID + "\n".join(f"- {t}" for t in avoid)
+        if avoid:  # the latest bans only: the prompt must fit the LLM's context (all stay out by dedup)
+            prompt += AVOID + "\n".join(f"- {t}" for t in list(avoid)[-MAX_AVOID:])
         return prompt
 
 
