@@ -160,12 +160,12 @@ def test_judge_mode_takes_the_artists_pick(monkeypatch):
 
     def pick_last(data, post):
         if not data["final"]:
-            assert data["judge"] == 30
+            assert data["judge"] == 5
             choice = data["leaderboard"][-1]["text"]
             picks.append(choice)
             assert post(action="pick", text=choice)[0] == 200
 
-    out, events = steered_loop(monkeypatch, pick_last, judge=True, judge_timeout=30)
+    out, events = steered_loop(monkeypatch, pick_last, judge=True, judge_timeout=5)
     # the artist's pick outranks the scorer's order: it leads the next board
     assert events[1]["leaderboard"][0]["text"] == picks[0]
 
@@ -175,6 +175,21 @@ def test_judge_mode_times_out_and_goes_on_with_the_scorer(monkeypatch):
     plain, _ = steered_loop(monkeypatch, lambda data, post: None, steps=2)
     assert out["result"][:3] == plain["result"][:3]
     assert [e["step"] for e in events] == [0, 1, 2]
+
+
+@pytest.mark.xfail(strict=True, reason="the engine's judge mode also waits after the last round (lockstep: _steer "
+                                       "after the final _step); remove this mark once it does not")
+def test_judge_mode_does_not_wait_after_the_last_round(monkeypatch):
+    waits, seen = [], []
+    wait = Steering.wait_for_pick
+
+    def recorded(self, timeout_s, cancelled, poll_s=0.1):
+        waits.append(seen[-1]["final"])
+        return wait(self, min(timeout_s, 0.2), cancelled, poll_s)
+
+    monkeypatch.setattr(Steering, "wait_for_pick", recorded)
+    steered_loop(monkeypatch, lambda data, post: seen.append(data), judge=True, judge_timeout=60, steps=2)
+    assert waits == [False, False], waits   # after step 0 and step 1; the run ends after step 2
 
 
 class FlatRenderer:
