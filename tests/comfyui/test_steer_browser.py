@@ -194,7 +194,7 @@ def test_judge_mode_takes_a_pick_clicked_on_the_node(browser_server, slow_llm_ur
     srv = browser_server
     logs: list = []
     with editor(srv, logs) as page:
-        page.evaluate(QUEUE_JS, graph(slow_llm_url, steps=2, judge=True, judge_timeout=120))
+        page.evaluate(QUEUE_JS, graph(slow_llm_url, steps=2, judge=True, judge_timeout=45))
         page.wait_for_function("() => window.__milsError || document.querySelector('.mils-judge:not([hidden])')",
                                timeout=120_000)
         row = page.locator(".mils-steer .mils-row").last
@@ -206,7 +206,7 @@ def test_judge_mode_takes_a_pick_clicked_on_the_node(browser_server, slow_llm_ur
         page.locator(".mils-judge button").click()
         _wait_note(page, "pick: queued")
         prompt_id = _prompt_id(page)
-        # the pick ends the wait: the next round comes long before the two-minute timeout
+        # the pick ends the wait and leads the next round
         page.wait_for_function("() => window.__milsError || window.__milsEvents.some(e => e.step >= 1)",
                                timeout=60_000)
         events = page.evaluate("() => window.__milsEvents")
