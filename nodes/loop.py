@@ -118,11 +118,11 @@ class MILSLoop:
             jobs = fill_jobs(base, given)
             states = self._keep_state(jobs, unique_id, fresh=not resume)
             prompt_id = bridge.current_prompt_id()
-            steerings = self._steerable(jobs, judge_timeout if judge else None)
+            progress = self._progress(unique_id, task_name, jobs, prompt_id)
+            steerings = self._steerable(jobs, judge_timeout if judge else None, progress.refresh)
             REGISTRY.register(prompt_id, unique_id, steerings)
             try:
-                done = run_jobs(jobs, progress=self._progress(unique_id, task_name, jobs, prompt_id),
-                                should_cancel=bridge.interrupt_check())
+                done = run_jobs(jobs, progress=progress, should_cancel=bridge.interrupt_check())
             finally:
                 REGISTRY.unregister(prompt_id, unique_id)
         finally:
@@ -161,11 +161,13 @@ class MILSLoop:
         return paths
 
     @staticmethod
-    def _steerable(jobs: list[Job], judge_timeout_s: float | None) -> list[Steering]:
-        """One Steering per search (the route hands the artist's actions to it); renders keep small previews."""
+    def _steerable(jobs: list[Job], judge_timeout_s: float | None, refresh) -> list[Steering]:
+        """One Steering per search (the route hands the artist's actions to it; ``refresh(k, board)`` shows what
+        they did at once); renders keep small previews."""
         steerings = []
-        for job in jobs:
-            job.steering, job.judge_timeout_s = Steering(), judge_timeout_s
+        for k, job in enumerate(jobs):
+            job.steering = Steering(on_applied=lambda board, events, k=k: refresh(k, board))
+            job.judge_timeout_s = judge_timeout_s
             if job.renderer is not None and not isinstance(job.renderer, Thumbnails):
                 job.renderer = Thumbnails(job.renderer)
             steerings.append(job.steering)
@@ -175,6 +177,7 @@ class MILSLoop:
 
     def _progress(self, unique_id, task_name: str, jobs: list[Job], prompt_id):
         searches = len(jobs)
+        last: list[dict | None] = [None] * searches
         bar = None
         steps_done = [0] * searches
         curves: list[list[float]] = [[] for _ in range(searches)]
@@ -186,14 +189,23 @@ class MILSLoop:
             steps_done[k] = rec.step
             bar.update_absolute(sum(steps_done), total_steps * searches)
             job = jobs[k]
-            bridge.send_event(EVENT, {
+            last[k] = {
                 "node": unique_id, "prompt_id": prompt_id, "task": task_name, "step": rec.step,
                 "total": total_steps, "search": k + 1, "searches": searches,
                 "leaderboard": board_rows(rec.leaderboard[:10], job.renderer),
                 "curve": list(curves[k]), "new": rec.new, "warnings": rec.warnings,
                 "judge": job.judge_timeout_s, "steering": job.steering.events()[-5:],
-                "final": rec.step >= total_steps})
+                "final": rec.step >= total_steps}
+            bridge.send_event(EVENT, last[k])
 
+        def refresh(k, board):
+            """The board right after the artist's actions were applied (same round; the judge's clock runs on)."""
+            if last[k] is not None:
+                job = jobs[k]
+                bridge.send_event(EVENT, {**last[k], "leaderboard": board_rows(board[:10], job.renderer),
+                                          "steering": job.steering.events()[-5:], "refresh": True})
+
+        on_step.refresh = refresh
         return on_step
 
     def _outputs(self, done: list[JobResult], given: LoopInputs):

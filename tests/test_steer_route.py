@@ -140,6 +140,11 @@ def test_a_pin_posted_during_the_run_keeps_the_candidate_in_the_top_k(monkeypatc
     out, events = steered_loop(monkeypatch, pin_once)
     assert pinned in out["result"][1]                               # the final top K
     assert any(r["text"] == pinned and r["pinned"] for r in events[-1]["leaderboard"])
+    # the editor sees the pin at once: a refresh of step 0's board, before step 1's
+    refresh = [e for e in events if e.get("refresh")]
+    assert refresh and refresh[0]["step"] == 0 and any(r["text"] == pinned and r["pinned"]
+                                                      for r in refresh[0]["leaderboard"])
+    assert refresh[0]["steering"][-1]["action"] == "pin" and refresh[0]["steering"][-1]["status"] == "applied"
 
 
 def test_a_ban_posted_during_the_run_removes_the_candidate(monkeypatch):

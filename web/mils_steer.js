@@ -220,6 +220,12 @@ export function showSteering(node, detail) {
   steer.status.textContent = `${live ? "steer" : "finishing"}: step ${detail.step ?? "?"}/${detail.total ?? "?"}${searches}`;
   const rejected = (detail.steering ?? []).filter((e) => e?.status === "rejected").at(-1);
   if (rejected) steer.note.textContent = `${rejected.action} rejected: ${rejected.reason}`;
+  if (detail.refresh && steer.timer) {
+    // the same round, after the artist's actions were applied: the judge's countdown runs on
+    steer.panel.hidden = false;
+    renderRows(node);
+    return;
+  }
   clearInterval(steer.timer);
   steer.timer = null;
   steer.judgeBar.hidden = !steer.judge;
