@@ -8,7 +8,6 @@ from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.steer_route import REGISTRY, SteeringRegistry, handle_steer
 from mils_pack.nodes.thumbs import Thumbnails
 
-import mils
 from devkit.toys import ColourWordsEncoder, ToyLLM
 from mils.steering import MAX_TEXT, Steering
 
@@ -23,10 +22,6 @@ def live():
 
 def ask(registry, **body):
     return handle_steer({"prompt_id": "p1", "node_id": "7", **body}, registry)
-
-
-def test_the_engine_under_test_is_this_checkout():
-    assert "steer-ui" in mils.__file__ or "/work/main" not in mils.__file__
 
 
 def test_a_good_action_reaches_the_addressed_search(live):
