@@ -31,7 +31,8 @@ def scorer(model):
 
 def loop(task, title, **values):
     v = {"task": task, "budget": "preview", "keep": 0, "new_per_step": 0, "steps": 0, "parallel": 0, "patience": 0,
-         "seed": 0, "control_after_generate": "fixed", "resume": True, "text": "", "initial": ""}
+         "seed": 0, "control_after_generate": "fixed", "resume": True, "text": "", "initial": "", "judge": False,
+         "judge_timeout": 60}
     v.update(values)
     return {"type": "MILSLoop", "title": title, "values": v}
 
@@ -159,6 +160,30 @@ WORKFLOWS["prompt_enhancement"] = {
          "columns": [[1, 4], [2, 3], [5], [6, 7]]},
         {"title": "Stock txt2img with the best prompt (or with the Loop's conditioning output)",
          "columns": [[8, 9, 10], [11, 14], [12, 15], [13, 16]]},
+    ],
+}
+
+# the same search with the artist as the judge: after each round the Loop waits (up to judge_timeout) for a pick
+# or ranking clicked on its node; the rows show each candidate's render
+WORKFLOWS["prompt_enhancement_judge"] = {
+    "nodes": [
+        CKPT,                                                                            # 1
+        LLM,                                                                             # 2
+        scorer("pickscore"),                                                             # 3
+        renderer(negative=NEGATIVE),                                                     # 4
+        loop("t2i_enhance", "MILS Loop (I am the judge)", text="a lighthouse on a cliff at sunset", judge=True,
+             judge_timeout=120),                                                         # 5
+        text_preview("Best prompt"),                                                     # 6
+        {"type": "PreviewImage", "title": "Best preview render", "size": [300, 300]},    # 7
+        curve_preview(),                                                                 # 8
+    ],
+    "links": [(1, "MODEL", 4, "model"), (1, "CLIP", 4, "clip"), (1, "VAE", 4, "vae"),
+              (2, "llm", 5, "llm"), (3, "scorer", 5, "scorer"), (4, "renderer", 5, "renderer"),
+              (5, "best_prompt", 6, "source"), (5, "best_image", 7, "images"), (5, "score_curve", 8, "images")],
+    "blocks": [
+        {"title": "MILS, you judge: after each round click the renders you prefer on the Loop (best first) and "
+                  "Send; pin, ban, edit or add any time",
+         "columns": [[1, 4], [2, 3], [5], [6, 7, 8]]},
     ],
 }
 

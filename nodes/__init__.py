@@ -2,7 +2,7 @@
 
 Node ids are public API (saved workflows reference them): never rename one.
 """
-from . import bridge
+from . import bridge, steer_route
 from .arithmetic import MILSArithmeticTerm, MILSEmbeddingArithmetic
 from .download import MILSDownloadModel
 from .gram import MILSGramStyle
@@ -36,3 +36,4 @@ NODE_CLASS_MAPPINGS = {node_id: cls for node_id, cls, _ in NODES}
 NODE_DISPLAY_NAME_MAPPINGS = {node_id: name for node_id, _, name in NODES}
 
 bridge.register_model_folders()
+steer_route.install()

@@ -218,6 +218,50 @@ def send_event(event: str, data: dict) -> None:
         log.debug("could not send %s: %s", event, exc)
 
 
+def current_prompt_id() -> str | None:
+    """The id of the prompt ComfyUI is executing (what the editor steers a run by); None outside ComfyUI."""
+    if "server" not in sys.modules:
+        return None
+    try:
+        from server import PromptServer
+
+        return getattr(PromptServer.instance, "last_prompt_id", None)
+    except Exception:
+        return None
+
+
+def add_json_route(method: str, path: str, handler) -> bool:
+    """A JSON route on ComfyUI's server: ``handler(body) -> (status, dict)`` with the parsed body (None when it is
+    not JSON). Plain Python handlers stay testable without ComfyUI; False outside it."""
+    if "server" not in sys.modules:
+        return False
+    try:
+        from aiohttp import web
+        from server import PromptServer
+
+        server = PromptServer.instance
+        if server is None:
+            return False
+    except Exception as exc:
+        log.debug("no ComfyUI server for %s: %s", path, exc)
+        return False
+
+    async def route(request):
+        try:
+            body = await request.json()
+        except Exception:
+            body = None
+        try:
+            status, payload = handler(body)
+        except Exception as exc:  # a bug in a handler answers 500 and never takes the server down
+            log.exception("%s %s failed", method, path)
+            status, payload = 500, {"error": f"{type(exc).__name__}: {exc}"}
+        return web.json_response(payload, status=status)
+
+    server.routes.route(method, path)(route)
+    return True
+
+
 # --- memory ------------------------------------------------------------------------------------
 
 def load_device_for(device: str) -> str:

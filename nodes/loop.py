@@ -11,9 +11,12 @@ from mils.errors import Cancelled
 from mils.images import score_curve_image
 from mils.keys import digest
 from mils.jobs import Job, JobResult, run_jobs
+from mils.steering import Steering
 from . import bridge
 from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, image_input, seed_input
 from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP, LoopInputs, fill_jobs, pick_task
+from .steer_route import REGISTRY
+from .thumbs import Thumbnails
 
 BUDGETS = ["preview", "balanced", "paper"]
 EVENT = "mils.progress"
@@ -23,7 +26,8 @@ def leaderboard_text(res, limit: int = 10) -> str:
     best = res.leaderboard[0].shown if res.leaderboard else f"{res.best_score:.4f}"
     lines = [f"best {best} after {len(res.history) - 1} steps ({res.stopped}); "
              f"{res.llm_calls} LLM calls, {res.encodes} encodes, {res.renders} renders"]
-    lines += [f"{i}. {s.shown}  {s.text}" for i, s in enumerate(res.leaderboard[:limit], 1)]
+    lines += [f"{i}. {s.shown}  {'[pinned] ' if getattr(s, 'pinned', False) else ''}{s.text}"
+              for i, s in enumerate(res.leaderboard[:limit], 1)]
     return "\n".join(lines)
 
 
@@ -89,11 +93,19 @@ class MILSLoop:
                                 "target and the starting point). Invert: the text whose embedding to match."}),
             "initial": ("STRING", {"multiline": True, "default": "", "tooltip": "Your own starting candidates, one "
                                    "per line, or a pool name (image, audio, edit). Empty: the task's pool."}),
+            "judge": ("BOOLEAN", {"default": False, "label_on": "I am the judge", "label_off": "the scorer judges",
+                                  "tooltip": "I am the judge: after each round the Loop waits for you to pick or "
+                                  "rank candidates on the node (or through POST /mils/steer), up to judge_timeout; "
+                                  "your order outranks the scorer's. Off: the scorer ranks alone (you can still "
+                                  "pin, ban, edit and add while it runs)."}),
+            "judge_timeout": ("INT", {"default": 60, "min": 1, "max": 3600, "tooltip": "I am the judge: seconds to "
+                                      "wait for your pick after each round; then the search goes on with the "
+                                      "scorer's ranking. Cancel ends the wait at once."}),
         }, "hidden": {"unique_id": "UNIQUE_ID"}}
 
     def run(self, llm, task, budget, keep, new_per_step, steps, parallel, patience, seed, resume=True, scorer=None,
             renderer=None, style_scorer=None, image=None, video=None, audio=None, target=None, text="", initial="",
-            unique_id=None):
+            judge=False, judge_timeout=60, unique_id=None):
         given = LoopInputs(scorer=scorer, style_scorer=style_scorer, renderer=renderer, image=image, video=video,
                            audio=audio, target=target, text=text or "", initial=initial or "")
         task_name = pick_task(task, given)
@@ -105,8 +117,14 @@ class MILSLoop:
                        render_seed=seed, render_batch=renderer.batch_size if renderer is not None else 4)
             jobs = fill_jobs(base, given)
             states = self._keep_state(jobs, unique_id, fresh=not resume)
-            done = run_jobs(jobs, progress=self._progress(unique_id, task_name, len(jobs)),
-                            should_cancel=bridge.interrupt_check())
+            prompt_id = bridge.current_prompt_id()
+            progress = self._progress(unique_id, task_name, jobs, prompt_id)
+            steerings = self._steerable(jobs, judge_timeout if judge else None, progress.refresh)
+            REGISTRY.register(prompt_id, unique_id, steerings)
+            try:
+                done = run_jobs(jobs, progress=progress, should_cancel=bridge.interrupt_check())
+            finally:
+                REGISTRY.unregister(prompt_id, unique_id)
         finally:
             for handle in used:
                 handle.release()
@@ -142,9 +160,24 @@ class MILSLoop:
         folder.mkdir(parents=True, exist_ok=True)
         return paths
 
+    @staticmethod
+    def _steerable(jobs: list[Job], judge_timeout_s: float | None, refresh) -> list[Steering]:
+        """One Steering per search (the route hands the artist's actions to it; ``refresh(k, board)`` shows what
+        they did at once); renders keep small previews."""
+        steerings = []
+        for k, job in enumerate(jobs):
+            job.steering = Steering(on_applied=lambda board, events, k=k: refresh(k, board))
+            job.judge_timeout_s = judge_timeout_s
+            if job.renderer is not None and not isinstance(job.renderer, Thumbnails):
+                job.renderer = Thumbnails(job.renderer)
+            steerings.append(job.steering)
+        return steerings
+
     # -- live feedback and outputs -------------------------------------------------------------
 
-    def _progress(self, unique_id, task_name: str, searches: int):
+    def _progress(self, unique_id, task_name: str, jobs: list[Job], prompt_id):
+        searches = len(jobs)
+        last: list[dict | None] = [None] * searches
         bar = None
         steps_done = [0] * searches
         curves: list[list[float]] = [[] for _ in range(searches)]
@@ -155,12 +188,24 @@ class MILSLoop:
             curves[k].append(rec.best_score)
             steps_done[k] = rec.step
             bar.update_absolute(sum(steps_done), total_steps * searches)
-            bridge.send_event(EVENT, {
-                "node": unique_id, "task": task_name, "step": rec.step, "total": total_steps,
-                "search": k + 1, "searches": searches,
-                "leaderboard": [{"score": s.score, "text": s.text} for s in rec.leaderboard[:10]],
-                "curve": list(curves[k]), "new": rec.new, "warnings": rec.warnings})
+            job = jobs[k]
+            last[k] = {
+                "node": unique_id, "prompt_id": prompt_id, "task": task_name, "step": rec.step,
+                "total": total_steps, "search": k + 1, "searches": searches,
+                "leaderboard": board_rows(rec.leaderboard[:10], job.renderer),
+                "curve": list(curves[k]), "new": rec.new, "warnings": rec.warnings,
+                "judge": job.judge_timeout_s, "steering": job.steering.events()[-5:],
+                "final": rec.step >= total_steps}
+            bridge.send_event(EVENT, last[k])
 
+        def refresh(k, board):
+            """The board right after the artist's actions were applied (same round; the judge's clock runs on)."""
+            if last[k] is not None:
+                job = jobs[k]
+                bridge.send_event(EVENT, {**last[k], "leaderboard": board_rows(board[:10], job.renderer),
+                                          "steering": job.steering.events()[-5:], "refresh": True})
+
+        on_step.refresh = refresh
         return on_step
 
     def _outputs(self, done: list[JobResult], given: LoopInputs):
@@ -181,13 +226,23 @@ class MILSLoop:
         texts = [leaderboard_text(r) for r in results]
         if len(results) > 1:
             texts = [f"image {i}: {t}" for i, t in enumerate(texts, 1)]
-        ui = {"text": ["\n\n".join(texts)], "mils_leaderboard": [{"score": s.score, "text": s.text}
-                                                                  for s in results[0].leaderboard],
-              "mils_curve": results[0].curve()}
+        ui = {"text": ["\n\n".join(texts)], "mils_leaderboard": board_rows(results[0].leaderboard),
+              "mils_curve": results[0].curve(), "mils_steering": list(getattr(results[0], "steering", None) or [])}
         top = [s for r in results for s in r.leaderboard]
         return {"ui": ui, "result": ([r.best_text for r in results], [s.text for s in top], [s.score for s in top],
                                      best_image, torch.cat(curves), conditioning)}
 
+
+def board_rows(board, renderer=None) -> list[dict]:
+    """Leaderboard rows for the editor: text, score, its display, pinned, and (with previews) the render."""
+    rows = []
+    for s in board:
+        row = {"score": s.score, "shown": s.shown, "text": s.text, "pinned": bool(getattr(s, "pinned", False))}
+        preview = renderer.preview(s.text) if isinstance(renderer, Thumbnails) else None
+        if preview:
+            row["thumb"] = preview
+        rows.append(row)
+    return rows
 
 
 def _with_best(res) -> BaseException:

@@ -38,7 +38,8 @@ API_DIR = WF_DIR / "api"
 CORE_FILE = Path(__file__).parent / "data" / "core_nodes.json"
 
 EXPECTED = ["audio_captioning", "embedding_arithmetic", "image_captioning", "prompt_enhancement",
-            "prompt_enhancement_vlm", "style_transfer", "text_encoder_prompt_enhancement", "video_captioning"]
+            "prompt_enhancement_judge", "prompt_enhancement_vlm", "style_transfer", "text_encoder_prompt_enhancement",
+            "video_captioning"]
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY_TYPES = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute", "GetNode", "SetNode"}

@@ -4,6 +4,11 @@
 // events, so this extension adds display only:
 //   * MILS Loop: the live top K (score + text) and a best-score-per-step chart while a run goes
 //     ("mils.progress" events), then the final leaderboard and curve ("executed").
+//     While it runs the top K is also a list the artist steers: pin / ban / edit on each row (with
+//     the row's render for prompt enhancement and style transfer), an "add" field and a Stop
+//     button; in judge mode ("I am the judge") clicking rows picks or ranks them before a
+//     countdown runs out. Each action is a POST to /mils/steer with the run's prompt id and node id
+//     (from the progress event); it takes effect at the next round and the run never waits for it.
 //   * MILS LLM Generate, MILS Score, MILS Download Model, MILS Gram Style: their `ui.text` after execution.
 // The final results are kept in node.properties, so they are saved with the workflow and shown
 // again when it is loaded. Nothing here is needed to run a workflow: without this file the
@@ -19,6 +24,7 @@
 // made with node.addDOMWidget(), which the frontend adds to every LGraphNode.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { PANEL_HEIGHT, STEER_STYLE, buildSteerPanel, endSteering, showSteering } from "./mils_steer.js";
 
 const EXTENSION = "mils.nodes";
 const EVENT = "mils.progress";
@@ -40,6 +46,7 @@ const STYLE = `
 .mils-display textarea { flex: 1 1 auto; min-height: 0; width: 100%; margin: 0;
   font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; line-height: 1.35;
   white-space: pre-wrap; }
+${STEER_STYLE}
 `;
 
 function injectStyle() {
@@ -178,7 +185,7 @@ function ensureDisplay(node) {
   if (typeof node.addDOMWidget !== "function") return null;
   injectStyle();
   const withChart = node.comfyClass === LOOP;
-  const minHeight = withChart ? CHART_HEIGHT + 130 : 110;
+  const minHeight = withChart ? CHART_HEIGHT + 130 + PANEL_HEIGHT : 110;
   const root = document.createElement("div");
   root.className = "mils-display";
   root.style.minHeight = `${minHeight}px`; // the Vue node renderer sizes DOM widgets by their content
@@ -187,6 +194,8 @@ function ensureDisplay(node) {
     canvas = document.createElement("canvas");
     root.appendChild(canvas);
   }
+  const steer = withChart ? buildSteerPanel(node) : null;
+  if (steer) root.appendChild(steer.panel);
   const textarea = document.createElement("textarea");
   textarea.className = "comfy-multiline-input";
   textarea.readOnly = true;
@@ -207,7 +216,7 @@ function ensureDisplay(node) {
   widget.serialize = false; // keep it out of widgets_values
   widget.serializeValue = () => undefined;
 
-  const state = { widget, root, canvas, textarea, curve: [] };
+  const state = { widget, root, canvas, textarea, curve: [], steer };
   if (canvas && typeof ResizeObserver === "function") {
     state.observer = new ResizeObserver(() => drawChart(canvas, state.curve));
     state.observer.observe(canvas);
@@ -215,6 +224,7 @@ function ensureDisplay(node) {
   const onRemoved = node.onRemoved;
   node.onRemoved = function () {
     state.observer?.disconnect();
+    if (steer) clearInterval(steer.timer);
     return onRemoved?.apply(this, arguments);
   };
   node.__mils = state;
@@ -259,6 +269,7 @@ function onProgress(event) {
   const node = findNode(detail.node);
   if (!node || node.comfyClass !== LOOP) return;
   show(node, progressText(detail), detail.curve ?? []);
+  showSteering(node, detail);
 }
 
 // -- per node type -------------------------------------------------------------------------------
@@ -290,6 +301,7 @@ function setupLoop(nodeType) {
     if (text != null) this.properties[PROP_TEXT] = text;
     if (board) this.properties[PROP_BOARD] = board;
     if (curve) this.properties[PROP_CURVE] = curve;
+    endSteering(this, null);
     show(this, text, curve);
   });
   chain(proto, "onConfigure", function () {

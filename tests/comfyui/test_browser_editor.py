@@ -24,6 +24,7 @@ import pytest
 from test_browser import ARTIFACTS, _skip_reason, bad_console_entries, browser_server, editor  # noqa: F401
 
 from devkit import comfy_server
+from devkit.workflow_specs import WORKFLOWS
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
 
@@ -125,7 +126,7 @@ def _open_pack_templates(page):
 
 def test_every_workflow_opens_from_the_template_browser(browser_server):
     """Templates -> mils_nodes lists every workflows/*.json with its thumbnail; each card loads its workflow."""
-    assert len(EXAMPLES) == 6, EXAMPLES
+    assert len(EXAMPLES) == len(WORKFLOWS), EXAMPLES
     ARTIFACTS.mkdir(exist_ok=True)
     logs: list = []
     with editor(browser_server, logs) as page:
