@@ -37,7 +37,8 @@ def test_folders_named_like_packages_beside_the_checkout_change_nothing(tmp_path
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for folder in ("src", "nodes", "devkit"):
         shutil.copytree(ROOT / folder, checkout / folder, ignore=ignore)
-    for name in ("pyproject.toml", "__init__.py", "tests/conftest.py", "tests/test_pack_import.py"):
+    for name in ("pyproject.toml", "__init__.py", "tests/conftest.py", "tests/test_pack_import.py",
+                 "tests/data/node_schemas.json"):
         (checkout / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, checkout / name)
     (checkout / "tests" / "test_probe_beside.py").write_text(PROBE_TEST)
