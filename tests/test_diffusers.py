@@ -13,7 +13,7 @@ from PIL import Image
 
 pytest.importorskip("diffusers")
 
-from devkit.tiny_diffusers import PREVIEW, make_tiny_pipelines  # noqa: E402
+from devkit.tiny_diffusers import PREVIEW  # noqa: E402
 from devkit.tiny_diffusers import enhance_args as _enhance_args  # noqa: E402
 from devkit.toys import ColourWordsEncoder  # noqa: E402
 from mils.cli import main
@@ -25,9 +25,9 @@ from mils.scorers.render import RenderScorer  # noqa: E402
 from mils.targets import text_target  # noqa: E402
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(tiny_pipelines):
     """Folders: a text-to-image SD pipeline, an InstructPix2Pix pipeline, a tiny HF CLIP scorer."""
-    return make_tiny_pipelines(tmp_path_factory.mktemp("diffusers"))
+    return tiny_pipelines
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,15 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import _enhance_args, models  # noqa: E402,F401  (models: the module's tiny pipelines)
+from devkit.tiny_diffusers import enhance_args  # noqa: E402
 
 from mils.cli import main  # noqa: E402
 
 
-def test_enhance_with_a_mix_of_scorers(models, tmp_path, capsys):  # noqa: F811
+def test_enhance_with_a_mix_of_scorers(tiny_pipelines, tmp_path, capsys):
     out = tmp_path / "mixed"
-    args = _enhance_args(models, out, "--json")
-    args[args.index("--scorer") + 1] = f"mix:0.7*{models['clip']},0.3*py:devkit.toys:toy_judge"
+    args = enhance_args(tiny_pipelines, out, "--json")
+    args[args.index("--scorer") + 1] = f"mix:0.7*{tiny_pipelines['clip']},0.3*py:devkit.toys:toy_judge"
     assert main(args) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["scorer"].startswith("mix(0.7*hf_clip:") and "0.3*colour-words-judge" in res["scorer"]

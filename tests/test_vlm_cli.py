@@ -1,4 +1,4 @@
-"""`mils enhance --scorer vlm:... --concepts parse` and `mils eval enhance --judge vlm:...` on tiny models."""
+"""`mils enhance --scorer vlm:... --concepts parse` and `mils eval enhance --judge vlm:...` on tiny tiny_pipelines."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from test_diffusers import PREVIEW, models  # noqa: E402,F401  (the module's tiny pipeline and scorer)
+from devkit.tiny_diffusers import PREVIEW  # noqa: E402
 
 from devkit.tiny_vlm import make_tiny_qwen3_vl  # noqa: E402
 from mils import registry  # noqa: E402
@@ -24,16 +24,16 @@ def vlm(tmp_path_factory):
     return make_tiny_qwen3_vl(tmp_path_factory.mktemp("cli-vlm") / "vlm")
 
 
-def _enhance(models, vlm, out, *extra):  # noqa: F811
-    return ["enhance", PROMPT, "--pipeline", str(models["sd"]), "--llm", "py:devkit.toys:toy_llm",
+def _enhance(tiny_pipelines, vlm, out, *extra):
+    return ["enhance", PROMPT, "--pipeline", str(tiny_pipelines["sd"]), "--llm", "py:devkit.toys:toy_llm",
             "--scorer", f"vlm:{vlm}", "--device", "cpu", "--dtype", "float32", "--keep", "2", "--new", "2",
             "--steps", "1", "--preview-size", str(PREVIEW), "--preview-steps", "1", "--final-size", "32",
             "--final-steps", "1", "--out", str(out), "--quiet", *extra]
 
 
-def test_enhance_with_concepts_then_judge_with_the_plain_question(models, vlm, tmp_path, capsys):  # noqa: F811
+def test_enhance_with_concepts_then_judge_with_the_plain_question(tiny_pipelines, vlm, tmp_path, capsys):
     out = tmp_path / "runs" / "one"
-    assert main(_enhance(models, vlm, out, "--concepts", "parse", "--vlm-question", QUESTION)) == 0
+    assert main(_enhance(tiny_pipelines, vlm, out, "--concepts", "parse", "--vlm-question", QUESTION)) == 0
     res = json.loads((out / "result.json").read_text())
     assert res["scorer"].startswith("vlm:") and res["scorer"].endswith("|concepts=parse")
     judge = registry.load_scorer_model(f"vlm:{vlm}", device="cpu", dtype="float32")
@@ -57,11 +57,11 @@ def test_enhance_with_concepts_then_judge_with_the_plain_question(models, vlm, t
     assert run["after"] == pytest.approx(judge.yes_probs(after, [PROMPT])[0], abs=1e-5)
 
 
-def test_vlm_options_need_a_vlm_scorer(models, vlm, tmp_path, capsys):  # noqa: F811
-    args = _enhance(models, vlm, tmp_path / "x", "--concepts", "parse")
-    args[args.index("--scorer") + 1] = str(models["clip"])
+def test_vlm_options_need_a_vlm_scorer(tiny_pipelines, vlm, tmp_path, capsys):
+    args = _enhance(tiny_pipelines, vlm, tmp_path / "x", "--concepts", "parse")
+    args[args.index("--scorer") + 1] = str(tiny_pipelines["clip"])
     assert main(args) == 2
     assert "--vlm-question/--concepts: expected a VLM judge" in capsys.readouterr().err
-    assert main(_enhance(models, vlm, tmp_path / "y", "--vlm-question", "Is it nice?")) == 2
+    assert main(_enhance(tiny_pipelines, vlm, tmp_path / "y", "--vlm-question", "Is it nice?")) == 2
     err = capsys.readouterr().err
     assert "--vlm-question: expected a question with {} or <text>" in err and "Is it nice?" in err

@@ -100,3 +100,32 @@ def sd15(comfy, tiny_checkpoint):
     model, clip, vae = out[:3]
     assert model is not None and clip is not None and vae is not None
     return model, clip, vae
+
+
+@pytest.fixture(scope="module")
+def browser_server(tmp_path_factory):
+    """ComfyUI with the pack linked in and the tiny random LLM and CLIP (no checkpoint), for the editor
+    suites; the media and model names the example workflows use are there, as a user who opens them has them."""
+    from devkit import comfy_server
+    from devkit.build_workflows import write_inputs, write_placeholders
+
+    paths = comfy_server.comfy_paths()
+    base = comfy_server.prepare_base(tmp_path_factory.mktemp("comfy_browser_base"), paths, checkpoint=False)
+    write_inputs(base / "input")
+    write_placeholders(base / "models")
+    srv = comfy_server.start_server(base, paths)
+    try:
+        failures = comfy_server.import_failures(srv.log_text())
+        assert not failures, failures
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def fake_llm_url():
+    """A fake OpenAI-compatible LLM (numbered captions, different each call) on 127.0.0.1."""
+    from devkit.editor import FakeLLM, serving
+
+    with serving(FakeLLM) as url:
+        yield url

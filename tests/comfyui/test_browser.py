@@ -22,41 +22,16 @@ mils_real_run.png, with the saved workflow (mils_workflow.json) and the browser 
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import itertools
 import json
-import os
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from devkit import comfy_server
 from devkit import api_graphs
-from devkit.build_workflows import write_inputs, write_placeholders
+from devkit.editor import ARTIFACTS, EXTENSION_URL, bad_console_entries, editor, skip_reason
 
-CHROMIUM = os.environ.get("MILS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = comfy_server.REPO / "artifacts"
-EXTENSION_URL = f"/extensions/{comfy_server.PACK_NAME}/mils.js"
-
-
-def _skip_reason() -> str | None:
-    reason = comfy_server.skip_reason()
-    if reason:
-        return reason
-    if not Path(CHROMIUM).is_file():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set MILS_CHROMIUM)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package is not installed (pip install playwright; the system Chromium is used)"
-    return None
-
-
-pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
+pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")]
 
 BOARD = [
     {"score": 0.3121, "text": "a red square on a plain white background"},
@@ -74,8 +49,6 @@ LOOP_VALUES = {"task": "image_caption", "budget": "balanced", "keep": 7, "new_pe
                "parallel": 2, "patience": 2, "seed": 1234, "control_after_generate": "fixed", "text": "my prompt",
                "initial": "image"}
 GRAM_TEXT = "2 images scored, lower is better; (style, content) weighted:\nimage 1: 12.5 (12.5, 0.01)"
-
-READY = "() => window.app && app.graph && window.LiteGraph && document.querySelector('canvas')"
 
 SETUP_JS = """
 async ({values, board, curve}) => {
@@ -144,104 +117,6 @@ async ({workflow}) => {
   return out;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser_server(tmp_path_factory):
-    """ComfyUI with the pack linked in and the tiny random LLM and CLIP (no checkpoint)."""
-    paths = comfy_server.comfy_paths()
-    base = comfy_server.prepare_base(tmp_path_factory.mktemp("comfy_browser_base"), paths, checkpoint=False)
-    # the media and model names the example workflows use, as a user who opens them has them
-    write_inputs(base / "input")
-    write_placeholders(base / "models")
-    srv = comfy_server.start_server(base, paths)
-    try:
-        failures = comfy_server.import_failures(srv.log_text())
-        assert not failures, failures
-        yield srv
-    finally:
-        srv.stop()
-
-
-@contextlib.contextmanager
-def editor(srv, logs: list):
-    """The editor in headless Chromium, ready; console messages and page errors go to ``logs``."""
-    from playwright.sync_api import sync_playwright
-
-    status, _ = srv.post("/settings", {"Comfy.TutorialCompleted": True,
-                                       "Comfy.Workflow.ShowMissingModelsWarning": False})
-    assert status == 200
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1150})
-            page.on("console", lambda m: logs.append((m.type, m.text, (m.location or {}).get("url", ""))))
-            page.on("pageerror", lambda e: logs.append(("pageerror", str(e), "")))
-            page.goto(srv.url + "/", timeout=90_000)
-            page.wait_for_function(READY, timeout=90_000)
-            page.wait_for_function("() => LiteGraph.registered_node_types?.MILSLoop", timeout=30_000)
-            page.wait_for_timeout(1000)
-            yield page
-        finally:
-            browser.close()
-
-
-PACK_URL = f"/extensions/{comfy_server.PACK_NAME}/"
-
-
-def bad_console_entries(logs: list) -> list:
-    """Errors, warnings and deprecation notices that come from this pack: logged by its files, or naming it.
-
-    The frontend's own notices (e.g. 1.58.1 warns about its internal APIs on every start) are not ours.
-    """
-    def ours(text: str, url: str) -> bool:
-        return PACK_URL in url or PACK_URL in text or "mils" in text.lower()
-
-    return [entry for entry in logs
-            if entry[0] in ("pageerror", "error", "warning") and ours(entry[1], entry[2])
-            or ("[ComfyUI Deprecated]" in entry[1] or "[ComfyUI Notice]" in entry[1]) and ours(entry[1], entry[2])]
-
-
-WORDS = ["red", "square", "crimson", "tile", "bright", "flat", "plain", "colour", "block", "scarlet", "simple", "shape"]
-
-
-class _FakeLLM(BaseHTTPRequestHandler):
-    """An OpenAI-compatible /v1/chat/completions that answers numbered captions, different each call."""
-    protocol_version = "HTTP/1.1"
-    calls = itertools.count()
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        choices = []
-        for i in range(body.get("n", 1)):
-            k = next(self.calls)
-            lines = [f"{j + 1}. a {WORDS[(3 * k + j) % 12]} {WORDS[(5 * k + j + 1) % 12]} {WORDS[(k + 2 * j) % 12]} picture"
-                     for j in range(8)]
-            choices.append({"index": i, "message": {"role": "assistant", "content": "\n".join(lines)},
-                            "finish_reason": "stop"})
-        data = json.dumps({"id": "x", "object": "chat.completion", "model": body.get("model"),
-                           "choices": choices}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def fake_llm_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _comfy_cli_convert(paths, workflow: dict, object_info: dict, tmp: Path) -> dict | None:

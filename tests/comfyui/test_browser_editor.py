@@ -21,12 +21,12 @@ import json
 import re
 
 import pytest
-from test_browser import ARTIFACTS, _skip_reason, bad_console_entries, browser_server, editor  # noqa: F401
 
 from devkit import comfy_server
+from devkit.editor import ARTIFACTS, bad_console_entries, editor, skip_reason
 from devkit.workflow_specs import WORKFLOWS
 
-pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
+pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")]
 
 REPO = comfy_server.REPO
 EXAMPLES = sorted((REPO / "workflows").glob("*.json"))

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
-from test_browser import ARTIFACTS, _FakeLLM, _skip_reason, bad_console_entries, browser_server, editor  # noqa: F401
 
 from devkit import api_graphs
+from devkit.editor import ARTIFACTS, FakeLLM, bad_console_entries, editor, serving, skip_reason
 
-pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")]
+pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")]
 
 START = "a green field\na blue circle\na yellow house\na tall tree\na red square"
 
 
-class _SlowLLM(_FakeLLM):
+class _SlowLLM(FakeLLM):
     """The fake OpenAI-compatible LLM, a second per call: time for the artist to click between rounds."""
     calls = itertools.count()
 
@@ -37,15 +35,8 @@ class _SlowLLM(_FakeLLM):
 
 @pytest.fixture
 def slow_llm_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowLLM)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_SlowLLM) as url:
+        yield url
 
 
 def graph(llm_url: str, **loop) -> dict:
