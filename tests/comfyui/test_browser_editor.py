@@ -133,6 +133,8 @@ def test_every_workflow_opens_from_the_template_browser(browser_server):
         page.evaluate(STATE_JS)
         dialog = _open_pack_templates(page)
         for path in EXAMPLES:
+            # cards below the fold load their thumbnails only when scrolled into view (lazy images)
+            dialog.locator(f"[data-testid='template-workflow-{path.stem}']").scroll_into_view_if_needed(timeout=30_000)
             page.wait_for_function("n => document.querySelector(`[data-testid='template-workflow-${n}'] img`)"
                                    "?.naturalWidth > 0", arg=path.stem, timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "mils_templates.png"))
