@@ -33,6 +33,23 @@ def caption_graph(*, seed: int = 1, steps: int = 2, initial: str = "", save_curv
     return g
 
 
+STEER_START = "a green field\na blue circle\na yellow house\na tall tree\na red square"
+
+
+def steered_caption_graph(llm_url: str, **loop) -> dict:
+    """A caption Loop (node "4") on an OpenAI-compatible LLM at ``llm_url`` (a fake one in the tests), started
+    from five plain candidates, its best text to PreviewAny: the graph the steering tests drive."""
+    g = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0xCC2222}}}
+    g.update(loaders())
+    g["2"] = {"class_type": "MILSOpenAILLM", "inputs": {"base_url": llm_url, "model": "fake", "api_key_env": "",
+                                                        "timeout": 30.0, "max_retries": 0,
+                                                        "server_honours_seed": False}}
+    g["4"] = {"class_type": "MILSLoop", "inputs": loop_inputs(
+        image=["1", 0], keep=4, new_per_step=4, seed=3, initial=STEER_START, resume=False, **loop)}
+    g["6"] = {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}}
+    return g
+
+
 def t2i_graph(*, text: str = "a red apple on a table", seed: int = 1, prefix: str = "mils_t2i", keep: int = 2,
               new_per_step: int = 2, steps: int = 1, preview_size: int = 64, render_steps: int = 2,
               render_batch: int = 4, initial: str = "", downstream: bool = True) -> dict:

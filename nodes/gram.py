@@ -5,7 +5,7 @@ from pathlib import Path
 
 from mils import registry
 from mils.scorers import gram as gram_engine
-from . import bridge
+from . import bridge, model_memory
 from .common import CATEGORY, GRAM_TYPE, node_error
 
 NOT_FOUND = "vgg19 (not downloaded)"
@@ -34,7 +34,7 @@ class GramStyleHandle:
     after a run.
     """
 
-    def __init__(self, model: bridge.ManagedModel, style_image, content_image=None, *, style_weight: float = 1000.0,
+    def __init__(self, model: model_memory.ManagedModel, style_image, content_image=None, *, style_weight: float = 1000.0,
                  content_weight: float = 1.0, size: int = 256):
         self.model = model
         self.style_image, self.content_image = style_image, content_image
@@ -108,8 +108,8 @@ class MILSGramStyle:
         path = bridge.resolve_model(bridge.SCORER_FOLDER, features)
         if path is None:
             raise _missing_features(f"{features!r} is not there any more")
-        dev = bridge.load_device_for("auto")
-        model = bridge.ManagedModel(lambda: registry.load_gram_features(str(path), device=dev),
+        dev = model_memory.load_device_for("auto")
+        model = model_memory.ManagedModel(lambda: registry.load_gram_features(str(path), device=dev),
                                     label=f"gram features {features}")
         handle = GramStyleHandle(model, style_image, content_image, style_weight=float(style_weight),
                                  content_weight=float(content_weight), size=int(size))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mils import errors, parsing, registry
 from mils.generators.base import GenerationParams
 from mils.generators.openai_http import OpenAICompatibleGenerator
-from . import bridge
+from . import bridge, model_memory
 from .common import CATEGORY, LLM_TYPE, device_input, dtype_input, keep_loaded_input, node_error, seed_input
 
 USE_HUB_ID = "(use hub_id below)"
@@ -43,13 +43,13 @@ class MILSLocalLLM:
             if path is None:
                 raise node_error("model", f"a model in models/{bridge.LLM_FOLDER}; {model!r} is not there any more")
             source = str(path)
-        dev = bridge.load_device_for(device)
-        dtype = bridge.compute_dtype(dtype, device)
+        dev = model_memory.load_device_for(device)
+        dtype = model_memory.compute_dtype(dtype, device)
 
         def load():
             return registry.load_llm(source, device=dev, dtype=dtype)
 
-        handle = bridge.ManagedModel(load, label=f"LLM {source}", keep_loaded=keep_loaded)
+        handle = model_memory.ManagedModel(load, label=f"LLM {source}", keep_loaded=keep_loaded)
         handle.use()  # load now, so a bad model fails at this node
         return (handle,)
 
@@ -92,7 +92,7 @@ class MILSOpenAILLM:
             raise node_error("model", "the model name on the server")
         gen = OpenAICompatibleGenerator(base_url.strip(), model.strip(), api_key_env=api_key_env.strip() or None,
                                         timeout=timeout, max_retries=max_retries)
-        return (bridge.ManagedModel(lambda: gen, label=f"LLM {gen.key}"),)
+        return (model_memory.ManagedModel(lambda: gen, label=f"LLM {gen.key}"),)
 
 
 class MILSLLMGenerate:

@@ -1,34 +1,13 @@
 """The MILS Loop node: the search. LLM + scorer + what to match in; the best prompt (and its render) out."""
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
-
-import torch
-
-from mils.errors import Cancelled
-from mils.images import score_curve_image
-from mils.keys import digest
-from mils.jobs import Job, JobResult, run_jobs
-from mils.steering import Steering
+from mils.judge_handoff import JudgeHandoff
 from . import bridge
-from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, image_input, seed_input
-from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP, LoopInputs, fill_jobs, pick_task
-from .steer_route import REGISTRY
-from .thumbs import Thumbnails
+from .common import CATEGORY, GRAM_TYPE, LLM_TYPE, RENDERER_TYPE, SCORER_TYPE, TARGET_TYPE, seed_input
+from .loop_inputs import TASK_CHOICES, TASK_TOOLTIP
+from .loop_run import LoopRun
 
 BUDGETS = ["preview", "balanced", "paper"]
-EVENT = "mils.progress"
-
-
-def leaderboard_text(res, limit: int = 10) -> str:
-    best = res.leaderboard[0].shown if res.leaderboard else f"{res.best_score:.4f}"
-    lines = [f"best {best} after {len(res.history) - 1} steps ({res.stopped}); "
-             f"{res.llm_calls} LLM calls, {res.encodes} encodes, {res.renders} renders"]
-    lines += [f"{i}. {s.shown}  {'[pinned] ' if getattr(s, 'pinned', False) else ''}{s.text}"
-              for i, s in enumerate(res.leaderboard[:limit], 1)]
-    return "\n".join(lines)
 
 
 class MILSLoop:
@@ -50,7 +29,9 @@ class MILSLoop:
         "Best score and mean top-K score per step, as a chart (one per search).",
         "The best prompt encoded with the renderer's CLIP, ready for KSampler (None without a renderer).",
     )
-    FUNCTION = "run"
+    # where ComfyUI's executor awaits coroutine nodes, judge mode waits for the artist without holding up
+    # other branches of the graph (run_async); elsewhere the same search, blocking (run)
+    FUNCTION = "run_async" if bridge.runs_async_nodes() else "run"
     OUTPUT_NODE = True
 
     @classmethod
@@ -106,158 +87,25 @@ class MILSLoop:
     def run(self, llm, task, budget, keep, new_per_step, steps, parallel, patience, seed, resume=True, scorer=None,
             renderer=None, style_scorer=None, image=None, video=None, audio=None, target=None, text="", initial="",
             judge=False, judge_timeout=60, unique_id=None):
-        given = LoopInputs(scorer=scorer, style_scorer=style_scorer, renderer=renderer, image=image, video=video,
-                           audio=audio, target=target, text=text or "", initial=initial or "")
-        task_name = pick_task(task, given)
-        overrides = {"keep": keep or None, "new_per_step": new_per_step or None, "steps": steps or None,
-                     "patience": patience or None, "parallel": parallel or None}
-        used = [h for h in (llm, scorer, style_scorer) if h is not None]
+        run = LoopRun(locals())
         try:
-            base = Job(task_name, llm.use(), preset=budget, overrides=overrides, seed=seed % (2**31 - 1),
-                       render_seed=seed, render_batch=renderer.batch_size if renderer is not None else 4)
-            jobs = fill_jobs(base, given)
-            states = self._keep_state(jobs, unique_id, fresh=not resume)
-            prompt_id = bridge.current_prompt_id()
-            progress = self._progress(unique_id, task_name, jobs, prompt_id)
-            steerings = self._steerable(jobs, judge_timeout if judge else None, progress.refresh)
-            REGISTRY.register(prompt_id, unique_id, steerings)
-            try:
-                done = run_jobs(jobs, progress=progress, should_cancel=bridge.interrupt_check())
-            finally:
-                REGISTRY.unregister(prompt_id, unique_id)
+            done = run.search()
         finally:
-            for handle in used:
-                handle.release()
-        for path, d in zip(states, done):
-            if not isinstance(d, Exception) and d.result.stopped not in ("cancelled", "error", "time"):
-                path.unlink(missing_ok=True)   # finished: nothing to resume
-        # a cancel shows in the queue as interrupted, its state kept for a requeue
-        if any(isinstance(d, Cancelled) or not isinstance(d, Exception) and d.result.stopped == "cancelled"
-               for d in done):
-            bridge.raise_interrupted()
-        for slot in done:
-            if isinstance(slot, Exception):
-                raise slot
-        failed = [d.result for d in done if d.result.stopped == "error"]
-        if len(failed) == len(done):  # nothing to pass on: say why, and what was found before it failed
-            raise _with_best(failed[0])
-        return self._outputs(done, given)
+            run.end()
+        return run.outputs(done)
 
-    @staticmethod
-    def _keep_state(jobs: list[Job], unique_id, *, fresh: bool) -> list[Path]:
-        """Each search saves its state after every step, so a requeue after a Cancel resumes it.
-
-        The file is named by the node, the task and the search's place in the batch; the state records the
-        job's identity (mils.identity: models, inputs, budget, seed), and one made for another identity is
-        ignored with a warning naming what differs.
-        """
-        folder = bridge.state_dir()
-        paths = []
-        for k, job in enumerate(jobs):
-            name = digest(json.dumps([str(unique_id), job.task, k]).encode())
-            job.checkpoint, job.fresh = folder / f"loop-{name}.json", fresh
-            paths.append(job.checkpoint)
-        folder.mkdir(parents=True, exist_ok=True)
-        return paths
-
-    @staticmethod
-    def _steerable(jobs: list[Job], judge_timeout_s: float | None, refresh) -> list[Steering]:
-        """One Steering per search (the route hands the artist's actions to it; ``refresh(k, board)`` shows what
-        they did at once); renders keep small previews."""
-        steerings = []
-        for k, job in enumerate(jobs):
-            job.steering = Steering(on_applied=lambda board, events, k=k: refresh(k, board))
-            job.judge_timeout_s = judge_timeout_s
-            if job.renderer is not None and not isinstance(job.renderer, Thumbnails):
-                job.renderer = Thumbnails(job.renderer)
-            steerings.append(job.steering)
-        return steerings
-
-    # -- live feedback and outputs -------------------------------------------------------------
-
-    def _progress(self, unique_id, task_name: str, jobs: list[Job], prompt_id):
-        searches = len(jobs)
-        last: list[dict | None] = [None] * searches
-        bar = None
-        steps_done = [0] * searches
-        curves: list[list[float]] = [[] for _ in range(searches)]
-
-        def on_step(k, rec, total_steps):
-            nonlocal bar
-            bar = bar or bridge.progress_bar(total_steps * searches)
-            curves[k].append(rec.best_score)
-            steps_done[k] = rec.step
-            bar.update_absolute(sum(steps_done), total_steps * searches)
-            job = jobs[k]
-            last[k] = {
-                "node": unique_id, "prompt_id": prompt_id, "task": task_name, "step": rec.step,
-                "total": total_steps, "search": k + 1, "searches": searches,
-                "leaderboard": board_rows(rec.leaderboard[:10], job.renderer),
-                "curve": list(curves[k]), "new": rec.new, "warnings": rec.warnings,
-                "judge": job.judge_timeout_s, "steering": job.steering.events()[-5:],
-                "final": rec.step >= total_steps}
-            bridge.send_event(EVENT, last[k])
-
-        def refresh(k, board):
-            """The board right after the artist's actions were applied (same round; the judge's clock runs on)."""
-            if last[k] is not None:
-                job = jobs[k]
-                bridge.send_event(EVENT, {**last[k], "leaderboard": board_rows(board[:10], job.renderer),
-                                          "steering": job.steering.events()[-5:], "refresh": True})
-
-        on_step.refresh = refresh
-        return on_step
-
-    def _outputs(self, done: list[JobResult], given: LoopInputs):
-        results = [d.result for d in done]
-        renderer = done[0].job.renderer
-        media = [d.job.media for d in done if d.job.media is not None and d.job.media.images is not None]
-        if renderer is not None:
-            best_image = done[0].images([results[0].best_text])
-        elif media:
-            best_image = torch.cat([m.images[:1] for m in media])   # each image of a batch, a video's first frame
-        elif given.image is not None:
-            best_image = image_input(given.image)
-        else:
-            best_image = torch.zeros(1, 64, 64, 3)
-        title = f"MILS {done[0].job.task}: best score per step"
-        curves = [score_curve_image(r.curve(), [h.mean_top_k for h in r.history], title=title) for r in results]
-        conditioning = renderer.conditioning(results[0].best_text) if renderer is not None else None
-        texts = [leaderboard_text(r) for r in results]
-        if len(results) > 1:
-            texts = [f"image {i}: {t}" for i, t in enumerate(texts, 1)]
-        ui = {"text": ["\n\n".join(texts)], "mils_leaderboard": board_rows(results[0].leaderboard),
-              "mils_curve": results[0].curve(), "mils_steering": list(getattr(results[0], "steering", None) or [])}
-        top = [s for r in results for s in r.leaderboard]
-        return {"ui": ui, "result": ([r.best_text for r in results], [s.text for s in top], [s.score for s in top],
-                                     best_image, torch.cat(curves), conditioning)}
-
-
-def board_rows(board, renderer=None) -> list[dict]:
-    """Leaderboard rows for the editor: text, score, its display, pinned, and (with previews) the render."""
-    rows = []
-    for s in board:
-        row = {"score": s.score, "shown": s.shown, "text": s.text, "pinned": bool(getattr(s, "pinned", False))}
-        preview = renderer.preview(s.text) if isinstance(renderer, Thumbnails) else None
-        if preview:
-            row["thumb"] = preview
-        rows.append(row)
-    return rows
-
-
-def _with_best(res) -> BaseException:
-    """The error that stopped a search (its own type), its message saying where it stopped and the best so far."""
-    err = res.failure
-    note = (f"{res.error} (the search stopped at step {len(res.history) - 1}; best so far {res.best_score:.4f}: "
-            f"{res.best_text!r})")
-    if err is None:
-        return RuntimeError(note)
-    try:
-        told = copy.copy(err)
-        told.args = (note,)
-        if str(told) == note:
-            told.__cause__ = err
-            return told
-    except Exception:  # an exception type that cannot be copied: keep it as it is
-        pass
-    return err
+    async def run_async(self, llm, task, budget, keep, new_per_step, steps, parallel, patience, seed, resume=True,
+                        scorer=None, renderer=None, style_scorer=None, image=None, video=None, audio=None,
+                        target=None, text="", initial="", judge=False, judge_timeout=60, unique_id=None):
+        """As ``run``, except that in judge mode the waits for the artist are awaits: other branches of the graph
+        run meanwhile, while the search itself still holds the executor when it computes (mils.judge_handoff)."""
+        inputs = {k: v for k, v in locals().items() if k != "self"}
+        if not judge:
+            return self.run(**inputs)
+        handoff = JudgeHandoff()
+        run = LoopRun(inputs, handoff.steering, bridge.interrupt_check(also=lambda: handoff.abandoned))
+        try:
+            done = await handoff.run(run.search)
+        finally:
+            run.end()
+        return run.outputs(done)

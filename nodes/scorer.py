@@ -8,7 +8,7 @@ from mils.scorers.binding import media_target
 from mils.media import Media
 from mils.scorers.embedding import EmbeddingScorer
 from mils.scorers.render import CosineImageScorer
-from . import bridge
+from . import bridge, model_memory
 from .common import (CATEGORY, SCORER_TYPE, audio_input, device_input, dtype_input, image_input, keep_loaded_input,
                      node_error, split_lines)
 from .vlm import vlm_scores
@@ -94,9 +94,9 @@ class MILSScorerLoader:
 
     def load(self, model, kind, source, dtype, device, keep_loaded):
         spec = scorer_spec(model, kind, source)
-        dev = bridge.load_device_for(device)
-        dtype = bridge.compute_dtype(dtype, device)
-        handle = bridge.ManagedModel(lambda: registry.load_scorer_model(spec, device=dev, dtype=dtype),
+        dev = model_memory.load_device_for(device)
+        dtype = model_memory.compute_dtype(dtype, device)
+        handle = model_memory.ManagedModel(lambda: registry.load_scorer_model(spec, device=dev, dtype=dtype),
                                      label=f"scorer {spec}", keep_loaded=keep_loaded)
         handle.use()
         return (handle,)

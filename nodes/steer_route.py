@@ -8,6 +8,10 @@ ComfyUI's server through ``bridge.add_json_route``) hands an action to one of th
 
 ``index`` picks the search of an IMAGE batch (0 = the first). ``handle_steer`` is plain Python (no
 ComfyUI): bad input answers 400 with a message naming the field, a run that ended answers 409.
+
+``GET /mils/steer`` (optionally ``?prompt_id=...&node_id=...``) lists the runs that can be steered now,
+each search with its current top K, whether it waits for the artist's pick, and its last actions: what a
+headless user (``comfy run``, a script) needs to pick without the editor (``handle_runs``).
 """
 from __future__ import annotations
 
@@ -53,6 +57,11 @@ class SteeringRegistry:
             self._ended[key] = None
             while len(self._ended) > _ENDED_KEPT:
                 self._ended.popitem(last=False)
+
+    def live(self) -> dict[Key, list[Steering]]:
+        """The runs in progress: (prompt id, node id) -> their searches."""
+        with self._lock:
+            return {key: list(searches) for key, searches in self._live.items()}
 
     def lookup(self, prompt_id, node_id) -> list[Steering] | None:
         """The run's searches; [] for a run that ended; None for one never seen."""
@@ -112,6 +121,22 @@ def handle_steer(body: Any, registry: SteeringRegistry = REGISTRY) -> tuple[int,
                  "note": "queued: it takes effect at the next round"}
 
 
+def handle_runs(query: Any, registry: SteeringRegistry = REGISTRY) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON reply) for GET: the live runs (those of ``prompt_id`` / ``node_id`` when given)."""
+    query = query if isinstance(query, Mapping) else {}
+    wanted = {name: str(query[name]) for name in ("prompt_id", "node_id") if query.get(name) not in (None, "")}
+    runs = []
+    for (prompt_id, node_id), searches in registry.live().items():
+        if wanted.get("prompt_id", prompt_id) != prompt_id or wanted.get("node_id", node_id) != node_id:
+            continue
+        runs.append({"prompt_id": prompt_id, "node_id": node_id, "searches": [
+            {"index": k, "awaiting_pick": s.awaiting_pick, "steering": s.events()[-5:],
+             "leaderboard": [{"text": c.text, "score": c.score, "shown": c.shown, "pinned": bool(c.pinned)}
+                             for c in s.leaderboard()]}
+            for k, s in enumerate(searches)]})
+    return 200, {"runs": runs}
+
+
 def install() -> bool:
-    """Registers the route on ComfyUI's server (a no-op outside ComfyUI)."""
-    return bridge.add_json_route("POST", ROUTE, handle_steer)
+    """Registers the routes on ComfyUI's server (a no-op outside ComfyUI)."""
+    return bridge.add_json_route("POST", ROUTE, handle_steer) and bridge.add_json_route("GET", ROUTE, handle_runs)

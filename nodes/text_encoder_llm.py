@@ -15,7 +15,7 @@ import re
 
 from mils import cancel, errors
 from mils.generators.base import GenerationParams, row_seed
-from . import bridge
+from . import bridge, model_memory
 from .common import CATEGORY, LLM_TYPE, node_error
 
 log = logging.getLogger(__name__)
@@ -204,4 +204,4 @@ class MILSTextEncoderLLM:
 
     def wrap(self, clip, top_k, repetition_penalty):
         gen = ClipGenerator(clip, top_k=top_k, repetition_penalty=repetition_penalty)
-        return (bridge.ManagedModel(lambda: gen, label=f"LLM {gen.key}"),)
+        return (model_memory.ManagedModel(lambda: gen, label=f"LLM {gen.key}"),)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 from mils_pack.nodes.arithmetic import MILSArithmeticTerm, MILSEmbeddingArithmetic, parse_text_terms
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 
 from devkit.toys import ColourWordsEncoder
 from mils.errors import InputError

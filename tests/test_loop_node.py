@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mils_pack.nodes import bridge
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.renderer import MILSRenderer
 

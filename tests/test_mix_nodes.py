@@ -5,7 +5,7 @@ import re
 
 import pytest
 import torch
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.mix import MILSScorerMix, MixHandle
 from mils_pack.nodes.scorer import KINDS, MILSScore, MILSScorerLoader, scorer_spec

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from mils_pack.nodes import bridge
+from mils_pack.nodes import bridge, model_memory
 from mils_pack.nodes.llm import MILSLocalLLM
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.renderer import MILSRenderer
@@ -118,25 +118,25 @@ def fake_comfy(monkeypatch, tmp_path):
 def test_auto_dtype_is_comfyuis_pick_for_the_compute_device(fake_comfy, device, capability, expected):
     fake_comfy(device=device, capability=capability)
     # the models are LOADED on the offload device (the CPU); the precision follows where they compute
-    assert bridge.load_device_for("auto") == "cpu"
-    assert bridge.compute_dtype("auto") == expected
+    assert model_memory.load_device_for("auto") == "cpu"
+    assert model_memory.compute_dtype("auto") == expected
 
 
 def test_explicit_dtype_wins_and_text_encoder_flags_apply_to_auto(fake_comfy):
     comfy = fake_comfy(device="cuda:0", capability=(8, 9))
-    assert bridge.compute_dtype("float32") == "float32" and bridge.compute_dtype("float16") == "float16"
-    assert bridge.compute_dtype("auto", "cpu") == "float32"   # the node's device widget names the CPU
+    assert model_memory.compute_dtype("float32") == "float32" and model_memory.compute_dtype("float16") == "float16"
+    assert model_memory.compute_dtype("auto", "cpu") == "float32"   # the node's device widget names the CPU
     comfy.args.fp32_text_enc = True
-    assert bridge.compute_dtype("auto") == "float32"
+    assert model_memory.compute_dtype("auto") == "float32"
 
 
 def test_a_dtype_the_device_cannot_run_names_the_dtype_input(fake_comfy):
     fake_comfy(device="cuda:0", capability=(7, 5), bf16_works=False)
     with pytest.raises(InputError) as e:
-        bridge.compute_dtype("bfloat16")
+        model_memory.compute_dtype("bfloat16")
     assert e.value.input_name == "dtype" and "bfloat16" in str(e.value) and "float16" in str(e.value)
     with pytest.raises(InputError) as e:
-        bridge.compute_dtype("int8")
+        model_memory.compute_dtype("int8")
     assert e.value.input_name == "dtype"
 
 
@@ -224,8 +224,8 @@ def run_enhancement(comfy, evict: bool):
     EvictingRenderer.evict, EvictingRenderer.comfy = evict, comfy
     ModuleLLM.comfy = ModuleEncoder.comfy = comfy
     comfy_render.ComfyRenderer = EvictingRenderer
-    llm = bridge.ManagedModel(ModuleLLM, label="llm")
-    scorer = bridge.ManagedModel(ModuleEncoder, label="scorer")
+    llm = model_memory.ManagedModel(ModuleLLM, label="llm")
+    scorer = model_memory.ManagedModel(ModuleEncoder, label="scorer")
     settings = MILSRenderer().make(object(), object(), object(), "euler", "normal", 2, 7.0, 64, 64, "", 3)[0]
     out = MILSLoop().run(llm, task="auto", budget="preview", keep=4, new_per_step=5, steps=4, parallel=0,
                          patience=0, seed=3, scorer=scorer, text="a light red poster", initial="a blue poster",

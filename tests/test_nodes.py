@@ -7,7 +7,7 @@ import mils_pack.nodes as nodes
 import pytest
 import torch
 from mils_pack.nodes import bridge
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 from mils_pack.nodes.llm import MILSLLMGenerate, MILSLocalLLM, MILSOpenAILLM
 from mils_pack.nodes.scorer import MILSScore, MILSScorerLoader
 

@@ -12,7 +12,7 @@ import re
 import pytest
 import torch
 from mils_pack.nodes import bridge
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 from mils_pack.nodes.llm import MILSLLMGenerate
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.text_encoder_llm import CHAT_TEMPLATES, ClipGenerator, MILSTextEncoderLLM

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from mils_pack.nodes import bridge
-from mils_pack.nodes.bridge import ManagedModel
+from mils_pack.nodes.model_memory import ManagedModel
 from mils_pack.nodes.loop import MILSLoop
 from mils_pack.nodes.renderer import MILSRenderer
 from mils_pack.nodes.scorer import MILSScore, MILSScorerLoader

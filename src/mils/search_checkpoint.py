@@ -148,3 +148,5 @@ def attach_checkpoint(search, path: str | os.PathLike, *, fresh: bool = False,
         search.begin()
     if not resumed or search.done:
         save(search)
+    if resumed and not search.done:
+        search.report_current()

@@ -306,6 +306,12 @@ class Search:
             self.on_step(self)       # the state is saved before anyone is told (a callback may raise)
         self._tell(rec)
 
+    def report_current(self) -> None:
+        """Tell ``progress`` the last recorded round again (a resumed search shows the board it goes on from,
+        before a judge waits on it)."""
+        if self.history:
+            self._tell(self.history[-1])
+
     def _tell(self, rec: StepRecord) -> None:
         if self.progress is not None:
             self.progress(rec, self.config.steps)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
@@ -123,6 +124,7 @@ class Steering:
         self._events: list[dict[str, Any]] = []
         self._board: list = []
         self._closed = False
+        self._awaiting_pick = False
         self.on_applied = on_applied
 
     def submit(self, action: SteerAction) -> None:
@@ -155,7 +157,7 @@ class Steering:
         """Judge mode: block until a rank or stop is queued (True), or the timeout passes / ``cancelled()`` is
         true / the inbox is closed (False)."""
         deadline = time.monotonic() + max(0.0, float(timeout_s))
-        with self._cond:
+        with self.awaiting_pick_scope(), self._cond:
             while True:
                 if any(a.kind in _JUDGE_WAKES for a in self._queue):
                     return True
@@ -165,6 +167,25 @@ class Steering:
                 if left <= 0:
                     return False
                 self._cond.wait(min(poll_s, left))
+
+    def has_pick(self) -> bool:
+        """Whether a rank or stop is queued now (what ends a judge wait)."""
+        with self._cond:
+            return any(a.kind in _JUDGE_WAKES for a in self._queue)
+
+    @property
+    def awaiting_pick(self) -> bool:
+        """Whether the search is waiting for the artist's pick now (judge mode)."""
+        return self._awaiting_pick
+
+    @contextmanager
+    def awaiting_pick_scope(self):
+        """Marks a judge wait (for whoever serves it: this class, or a host that awaits it elsewhere)."""
+        self._awaiting_pick = True
+        try:
+            yield
+        finally:
+            self._awaiting_pick = False
 
     def record(self, event: dict[str, Any]) -> None:
         """Add an applied/rejected event (the driver's side)."""

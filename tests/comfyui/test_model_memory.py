@@ -44,10 +44,11 @@ def models(comfy, tmp_path, monkeypatch):
 
 
 def test_auto_dtype_is_comfyuis_choice_for_the_cpu(comfy, models, monkeypatch):
-    bridge, _, _ = models
-    assert bridge.compute_dtype("auto") == "float32"
+    from mils_pack.nodes.model_memory import compute_dtype
+
+    assert compute_dtype("auto") == "float32"
     monkeypatch.setattr(comfy.args, "bf16_text_enc", True)   # ComfyUI's --bf16-text-enc
-    assert bridge.compute_dtype("auto") == "bfloat16"
+    assert compute_dtype("auto") == "bfloat16"
 
 
 @pytest.mark.parametrize("which", ["llm", "scorer"])

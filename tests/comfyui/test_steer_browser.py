@@ -21,9 +21,6 @@ from devkit.editor import ARTIFACTS, FakeLLM, bad_console_entries, editor, servi
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")]
 
-START = "a green field\na blue circle\na yellow house\na tall tree\na red square"
-
-
 class _SlowLLM(FakeLLM):
     """The fake OpenAI-compatible LLM, a second per call: time for the artist to click between rounds."""
     calls = itertools.count()
@@ -40,15 +37,7 @@ def slow_llm_url():
 
 
 def graph(llm_url: str, **loop) -> dict:
-    g = {"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0xCC2222}}}
-    g.update(api_graphs.loaders())
-    g["2"] = {"class_type": "MILSOpenAILLM", "inputs": {"base_url": llm_url, "model": "fake", "api_key_env": "",
-                                                        "timeout": 30.0, "max_retries": 0,
-                                                        "server_honours_seed": False}}
-    g["4"] = {"class_type": "MILSLoop", "inputs": api_graphs.loop_inputs(
-        image=["1", 0], keep=4, new_per_step=4, seed=3, initial=START, resume=False, **loop)}
-    g["6"] = {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}}
-    return g
+    return api_graphs.steered_caption_graph(llm_url, **loop)
 
 
 QUEUE_JS = """
