@@ -41,6 +41,16 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MILS_CACHE_DIR", str(tmp_path / "mils-cache"))
 
 
+@pytest.fixture
+def empty_model_cache():
+    """No model loaded by an earlier test is shared with this one (and none it loads outlives it)."""
+    from mils.model_cache import MODEL_CACHE
+
+    MODEL_CACHE.unload()
+    yield
+    MODEL_CACHE.unload()
+
+
 @pytest.fixture(scope="module")
 def tiny_pipelines(tmp_path_factory):
     """devkit.tiny_diffusers' folders: a text-to-image SD pipeline, an InstructPix2Pix pipeline, a tiny HF CLIP."""

@@ -31,11 +31,7 @@ from mils.scorers.open_clip_encoder import OpenClipEncoder, load_open_clip
 TEXTS = ["a cat", "a photo of a big dog", "", "the red sea under a blue sky, at dawn"]
 
 
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    MODEL_CACHE.unload()
-    yield
-    MODEL_CACHE.unload()
+pytestmark = pytest.mark.usefixtures("empty_model_cache")
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,7 @@ MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    MODEL_CACHE.unload()
-    yield
-    MODEL_CACHE.unload()
+pytestmark = pytest.mark.usefixtures("empty_model_cache")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from mils import registry
 from mils.errors import InputError
 from mils.jobs import Job, prepare, run_job
 from mils.media import Media
-from mils.model_cache import MODEL_CACHE
 from mils.scorers.embedding import EmbeddingScorer
 from mils.scorers.xclip import XClipModel, XClipVideoScorer
 
@@ -27,11 +26,7 @@ TEXTS = ["a cat", "a dog on a red sofa in the sun", "cat dog", "the sky"]
 NUM_FRAMES = 4   # the tiny model's config
 
 
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    MODEL_CACHE.unload()
-    yield
-    MODEL_CACHE.unload()
+pytestmark = pytest.mark.usefixtures("empty_model_cache")
 
 
 @pytest.fixture(scope="module")
