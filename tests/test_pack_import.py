@@ -40,8 +40,9 @@ if order == "mils-first":
 hooks = list(sys.meta_path)
 pack = load_pack(root)
 import mils, mils.errors, mils.jobs, mils.model_cache
-loop = sys.modules["ComfyUI-MILS.nodes.loop"]
+loop = sys.modules["ComfyUI-MILS.nodes.loop_run"]
 bridge = sys.modules["ComfyUI-MILS.nodes.bridge"]
+memory = sys.modules["ComfyUI-MILS.nodes.model_memory"]
 files = {}
 for name, mod in list(sys.modules.items()):
     f = getattr(mod, "__file__", None)
@@ -49,7 +50,7 @@ for name, mod in list(sys.modules.items()):
         files.setdefault(f, set()).add(name)
 print(json.dumps({
     "nodes": len(pack.NODE_CLASS_MAPPINGS),
-    "same_cache": bridge.MODEL_CACHE is mils.model_cache.MODEL_CACHE,
+    "same_cache": memory.MODEL_CACHE is mils.model_cache.MODEL_CACHE,
     "same_errors": bridge.errors.InputError is mils.errors.InputError,
     "loop_uses_engine": loop.run_jobs is mils.jobs.run_jobs,
     "module_names": sorted({n for names in files.values() for n in names if not n.startswith("mils")}),
