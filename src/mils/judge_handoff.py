@@ -85,18 +85,21 @@ class JudgeHandoff:
 
         self._worker = threading.Thread(target=work, name="mils-judge-search", daemon=True)
         self._worker.start()
+        finished = False
         try:
             while True:
                 message = self._to_loop.get()  # blocks the loop on purpose: the search is computing
                 if message[0] is _DONE:
+                    finished = True
                     _, value, error = message
                     if error is not None:
                         raise error
                     return value
                 steering, deadline, cancelled = message
                 self._to_worker.put(await self._await_pick(steering, deadline, cancelled))
-        except asyncio.CancelledError:
-            self._abandon()
+        except BaseException:
+            if not finished:  # the coroutine was cancelled (or broke) while the search waited: end the search
+                self._abandon()
             raise
 
     async def _await_pick(self, steering: _HandoffSteering, deadline: float, cancelled) -> bool:
