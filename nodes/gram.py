@@ -34,8 +34,8 @@ class GramStyleHandle:
     after a run.
     """
 
-    def __init__(self, model: model_memory.ManagedModel, style_image, content_image=None, *, style_weight: float = 1000.0,
-                 content_weight: float = 1.0, size: int = 256):
+    def __init__(self, model: model_memory.ManagedModel, style_image, content_image=None, *,
+                 style_weight: float = 1000.0, content_weight: float = 1.0, size: int = 256):
         self.model = model
         self.style_image, self.content_image = style_image, content_image
         self.style_weight, self.content_weight, self.size = style_weight, content_weight, size
@@ -110,7 +110,7 @@ class MILSGramStyle:
             raise _missing_features(f"{features!r} is not there any more")
         dev = model_memory.load_device_for("auto")
         model = model_memory.ManagedModel(lambda: registry.load_gram_features(str(path), device=dev),
-                                    label=f"gram features {features}")
+                                          label=f"gram features {features}")
         handle = GramStyleHandle(model, style_image, content_image, style_weight=float(style_weight),
                                  content_weight=float(content_weight), size=int(size))
         scorer = handle.use()  # loads the weights and encodes the targets now: errors show at this node

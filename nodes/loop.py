@@ -94,13 +94,11 @@ class MILSLoop:
             run.end()
         return run.outputs(done)
 
-    async def run_async(self, llm, task, budget, keep, new_per_step, steps, parallel, patience, seed, resume=True,
-                        scorer=None, renderer=None, style_scorer=None, image=None, video=None, audio=None,
-                        target=None, text="", initial="", judge=False, judge_timeout=60, unique_id=None):
-        """As ``run``, except that in judge mode the waits for the artist are awaits: other branches of the graph
-        run meanwhile, while the search itself still holds the executor when it computes (mils.judge_handoff)."""
-        inputs = {k: v for k, v in locals().items() if k != "self"}
-        if not judge:
+    async def run_async(self, **inputs):
+        """``run`` (the same inputs), except that in judge mode the waits for the artist are awaits: other branches
+        of the graph run meanwhile, while the search itself still holds the executor when it computes
+        (mils.judge_handoff)."""
+        if not inputs.get("judge"):
             return self.run(**inputs)
         handoff = JudgeHandoff()
         run = LoopRun(inputs, handoff.steering, bridge.interrupt_check(also=lambda: handoff.abandoned))

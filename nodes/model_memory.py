@@ -11,6 +11,7 @@ from mils import errors
 from mils.model_cache import MODEL_CACHE
 from .bridge import in_comfyui
 
+
 def load_device_for(device: str) -> str:
     """Models are loaded on ComfyUI's offload device; ComfyUI moves them to the GPU when used."""
     if not in_comfyui() or device not in ("auto", ""):

@@ -75,8 +75,9 @@ def test_a_blocking_steering_holds_up_the_other_work_for_the_whole_search():
     assert result == "found" and seen == []
 
 
-async def until_waiting(handoff):
-    while handoff.waiting is None:
+async def until_waiting(steering):
+    """Until the search waits for a pick (the coroutine then polls for it: the loop is free)."""
+    while not steering.awaiting_pick:
         await asyncio.sleep(0.01)
 
 
@@ -88,7 +89,7 @@ def test_a_pick_ends_the_wait_and_the_timeout_is_not_waited_out():
     async def main():
         task = asyncio.create_task(handoff.run(search))
         for k in range(2):
-            await until_waiting(handoff)
+            await until_waiting(steering)
             steering.submit(SteerAction("rank", order=("a red square",), who="editor"))
             while len(search.answers) <= k:
                 await asyncio.sleep(0.01)
@@ -109,7 +110,8 @@ def test_a_cancel_ends_the_wait_at_once():
 
 def test_a_cancelled_coroutine_cancels_the_search_which_ends_and_its_thread_exits():
     handoff = JudgeHandoff(poll_s=0.02)
-    search = FakeSearch(handoff.steering(), timeout_s=120, cancelled=lambda: handoff.abandoned)
+    steering = handoff.steering()
+    search = FakeSearch(steering, timeout_s=120, cancelled=lambda: handoff.abandoned)
     ended = []
 
     def search_then_note():
@@ -120,7 +122,7 @@ def test_a_cancelled_coroutine_cancels_the_search_which_ends_and_its_thread_exit
 
     async def main():
         task = asyncio.create_task(handoff.run(search_then_note))
-        await until_waiting(handoff)
+        await until_waiting(steering)
         task.cancel()   # as asyncio.run does to a pending node when ComfyUI stops the graph
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -233,7 +233,7 @@ def beside_other_work(ticks: list):
     node's ticks record whether the search was inside the Loop's run at the time."""
     def run(loop, llm, args):
         async def main():
-            task = asyncio.create_task(loop.run_async(llm, **args))
+            task = asyncio.create_task(loop.run_async(llm=llm, **args))   # as ComfyUI calls it
             while not task.done():
                 ticks.append(1)
                 await asyncio.sleep(0.02)

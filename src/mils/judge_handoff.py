@@ -18,7 +18,6 @@ a node awaits. A judge-mode search spends most of its wall time waiting for the 
   mode (both are per thread in torch; ComfyUI executes under ``torch.inference_mode()``).
 
 ``handoff.abandoned`` is true once the coroutine was cancelled: include it in the search's cancel check.
-``handoff.waiting`` is the steering whose pick is awaited now (None while the search computes).
 """
 from __future__ import annotations
 
@@ -60,7 +59,6 @@ class JudgeHandoff:
     def __init__(self, poll_s: float = 0.1) -> None:
         self.poll_s = poll_s
         self.abandoned = False
-        self.waiting: Steering | None = None   # the steering whose pick is being awaited now, if any
         self._to_loop: queue.SimpleQueue = queue.SimpleQueue()
         self._to_worker: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
@@ -103,18 +101,14 @@ class JudgeHandoff:
             raise
 
     async def _await_pick(self, steering: _HandoffSteering, deadline: float, cancelled) -> bool:
-        self.waiting = steering
-        try:
-            while True:
-                state = steering.pick_queued(cancelled)
-                if state is not None:
-                    return state
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                await asyncio.sleep(min(self.poll_s, left))
-        finally:
-            self.waiting = None
+        while True:
+            state = steering.pick_queued(cancelled)
+            if state is not None:
+                return state
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(self.poll_s, left))
 
     def _abandon(self) -> None:
         """The coroutine was cancelled: the search cancels, ends (saving its state), and the worker exits."""

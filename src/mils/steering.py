@@ -159,7 +159,7 @@ class Steering:
         deadline = time.monotonic() + max(0.0, float(timeout_s))
         with self.awaiting_pick_scope(), self._cond:
             while True:
-                if any(a.kind in _JUDGE_WAKES for a in self._queue):
+                if self.has_pick():   # the condition's lock is reentrant
                     return True
                 if self._closed or cancelled():
                     return False
